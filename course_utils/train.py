@@ -152,9 +152,11 @@ def fit(
     resume: bool = False,
     progress: bool = True,
     verbose: bool = True,
+    restore_best: bool = True,
 ) -> History:
     """Train for up to `epochs` (stepping `scheduler` once per epoch), stop early after `patience` epochs
-    without a better validation loss, and leave the model holding its lowest-validation-loss parameters."""
+    without a better validation loss, and leave the model holding its lowest-validation-loss parameters
+    (or its last-epoch parameters when restore_best is False)."""
     if not isinstance(epochs, int) or epochs < 1:
         raise ValueError(f"EPOCHS must be a positive integer, got {epochs!r}.")
     if patience is not None and (not isinstance(patience, int) or patience < 1):
@@ -204,6 +206,8 @@ def fit(
             if verbose:
                 print(f"Early stopping: no better validation loss for {patience} epochs.")
             break
+    if not restore_best:
+        return history
     model.load_state_dict(best_state)
     if verbose and history.best_epoch:
         print(f"Restored the parameters of epoch {history.best_epoch} (lowest validation loss {history.best_val_loss:.4f}).")
