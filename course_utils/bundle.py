@@ -1,0 +1,283 @@
+"""Save a trained model with everything needed to use it again: weights, architecture, preprocessing, metadata.
+
+A bundle is a folder with two files:
+
+* ``weights.pt``  - the model's ``state_dict`` (tensors only), written with ``torch.save`` and read back with
+  ``torch.load(weights_only=True)``, so loading a bundle never unpickles code;
+* ``bundle.json`` - architecture name + config, class names, input spec, preprocessing parameters, metrics,
+  versions and the SHA-256 of ``weights.pt`` (a damaged or swapped weights file is refused).
+
+Example (lesson 01: a FeedForwardNet trained on flattened MNIST inputs normalised by ``mnist.to_inputs``)::
+
+    from course_utils.bundle import save_bundle, load_bundle, image_input_spec, pixel_preprocessing
+    from course_utils.mnist import MNIST_MEAN, MNIST_STD
+
+    save_bundle(
+        "artifacts/mnist_fnn", model,                       # model = FeedForwardNet(784, (512, 256), 10)
+        name="mnist_fnn",
+        classes=[str(d) for d in range(10)],
+        input_spec=image_input_spec(28, 28),                # raw uint8 pixels 0-255, flattened to 784
+        preprocessing=pixel_preprocessing(MNIST_MEAN, MNIST_STD),  # x/255, then (x - 0.1307) / 0.3081
+        metrics={"test_accuracy": 0.983},
+    )
+    bundle = load_bundle("artifacts/mnist_fnn")
+    probs = bundle.predict_proba(test_images[:5])           # uint8 (5, 28, 28) -> (5, 10) probabilities
+
+``bundle.preprocess(raw)`` applies exactly ``to_inputs`` for such a bundle, so
+``bundle.model(to_inputs(images))`` and ``bundle.predict_proba(images)`` agree.
+"""
+from __future__ import annotations
+
+import hashlib
+import json
+import math
+import os
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Callable, Sequence
+
+import numpy as np
+import torch
+from torch import nn
+
+from .models import FeedForwardNet
+from .paths import display_path
+from .reproducibility import package_version
+
+WEIGHTS_FILE = "weights.pt"
+META_FILE = "bundle.json"
+FORMAT_VERSION = 1
+
+ARCHITECTURES: dict[str, Callable[..., nn.Module]] = {"FeedForwardNet": FeedForwardNet}
+
+
+class BundleError(ValueError):
+    """A model bundle is incomplete, corrupt or inconsistent; the message says which file and what to do."""
+
+
+def register_architecture(name: str, factory: Callable[..., nn.Module]) -> None:
+    """Make a model class loadable from bundles by name (factory(**config) must rebuild it)."""
+    ARCHITECTURES[name] = factory
+
+
+def image_input_spec(height: int = 28, width: int = 28, flatten: bool = True) -> dict[str, Any]:
+    """Input spec for grayscale images given as raw uint8 pixels 0-255 (flattened for a feed-forward net)."""
+    return {"kind": "image", "shape": [int(height), int(width)], "channels": 1, "dtype": "uint8",
+            "value_range": [0, 255], "flatten": bool(flatten)}
+
+
+def tabular_input_spec(feature_names: Sequence[str]) -> dict[str, Any]:
+    """Input spec for rows of named numeric features (raw, unscaled values)."""
+    names = [str(n) for n in feature_names]
+    if not names:
+        raise ValueError("A tabular input spec needs at least one feature name.")
+    return {"kind": "tabular", "features": names, "num_features": len(names), "dtype": "float32"}
+
+
+def pixel_preprocessing(mean: float, std: float, divisor: float = 255.0) -> dict[str, Any]:
+    """Preprocessing for pixels: x / 255, then (x - mean) / std with one mean/std for all pixels (as to_inputs)."""
+    return standardize_preprocessing(mean, std, divisor)
+
+
+def standardize_preprocessing(mean: float | Sequence[float], std: float | Sequence[float],
+                              divisor: float = 1.0) -> dict[str, Any]:
+    """Preprocessing x / divisor, then (x - mean) / std; mean/std are numbers or one value per feature."""
+    def as_list(v: Any) -> float | list[float]:
+        arr = np.asarray(v.detach().cpu() if isinstance(v, torch.Tensor) else v, dtype=np.float64)
+        return float(arr) if arr.ndim == 0 else [float(a) for a in arr.ravel()]
+
+    mean_, std_ = as_list(mean), as_list(std)
+    stds = std_ if isinstance(std_, list) else [std_]
+    if any(not math.isfinite(s) or s <= 0 for s in stds):
+        raise ValueError("Every standard deviation must be a positive number (a constant feature has std 0: "
+                         "replace its 0 by 1 before saving).")
+    if not math.isfinite(divisor) or divisor <= 0:
+        raise ValueError(f"divisor must be a positive number, got {divisor!r}.")
+    return {"type": "standardize", "divisor": float(divisor), "mean": mean_, "std": std_}
+
+
+def file_sha256(path: Path) -> str:
+    """SHA-256 hex digest of a file."""
+    digest = hashlib.sha256()
+    with open(path, "rb") as handle:
+        for chunk in iter(lambda: handle.read(1 << 20), b""):
+            digest.update(chunk)
+    return digest.hexdigest()
+
+
+def _json_ready(value: Any, what: str) -> Any:
+    """Round-trip a value through JSON, with a clear error for things JSON cannot hold."""
+    try:
+        return json.loads(json.dumps(value, allow_nan=False))
+    except (TypeError, ValueError) as exc:
+        raise TypeError(f"The bundle's {what} must be plain JSON data (numbers, strings, lists, dicts): {exc}") from exc
+
+
+@dataclass
+class Bundle:
+    """A loaded model with its metadata; predict_proba takes raw inputs as described by input_spec."""
+
+    model: nn.Module
+    name: str
+    classes: list[str]
+    input_spec: dict[str, Any]
+    preprocessing: dict[str, Any]
+    metrics: dict[str, Any] = field(default_factory=dict)
+    meta: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def num_features(self) -> int:
+        """Number of model input features after flattening."""
+        if self.input_spec.get("kind") == "image":
+            return int(np.prod(self.input_spec["shape"])) * int(self.input_spec.get("channels", 1))
+        return int(self.input_spec["num_features"])
+
+    def preprocess(self, raw: torch.Tensor | np.ndarray | Sequence) -> torch.Tensor:
+        """Turn raw inputs (pixels 0-255 or raw feature values) into float32 model inputs of shape (N, features)."""
+        x = torch.as_tensor(np.asarray(raw) if not isinstance(raw, torch.Tensor) else raw).float()
+        if x.ndim == 1 or (self.input_spec.get("kind") == "image" and x.ndim == len(self.input_spec["shape"])):
+            x = x.unsqueeze(0)
+        x = x.reshape(len(x), -1)
+        if x.shape[1] != self.num_features:
+            raise ValueError(f"Expected {self.num_features} values per input for model {self.name!r}, "
+                             f"got {x.shape[1]}.")
+        p = self.preprocessing
+        if p.get("type") == "standardize":
+            mean, std = p["mean"], p["std"]
+            mean = mean if isinstance(mean, float) else torch.as_tensor(mean, dtype=torch.float32)
+            std = std if isinstance(std, float) else torch.as_tensor(std, dtype=torch.float32)
+            x = x.div(float(p.get("divisor", 1.0))).sub(mean).div(std)
+        elif p.get("type") not in (None, "none"):
+            raise BundleError(f"Unknown preprocessing type {p.get('type')!r} in bundle {self.name!r}.")
+        return x
+
+    @torch.no_grad()
+    def predict_proba(self, raw: torch.Tensor | np.ndarray | Sequence) -> torch.Tensor:
+        """Class probabilities (N, classes) for raw inputs."""
+        self.model.eval()
+        return torch.softmax(self.model(self.preprocess(raw)).float(), dim=1)
+
+    def describe(self) -> dict[str, Any]:
+        """JSON-ready summary: name, classes, input spec, preprocessing, metrics, architecture."""
+        return {"name": self.name, "classes": self.classes, "input_spec": self.input_spec,
+                "preprocessing": self.preprocessing, "metrics": self.metrics,
+                "architecture": self.meta.get("architecture"), "config": self.meta.get("config"),
+                "num_parameters": sum(p.numel() for p in self.model.parameters())}
+
+
+def save_bundle(
+    path: str | os.PathLike[str],
+    model: nn.Module,
+    *,
+    name: str,
+    classes: Sequence[str],
+    input_spec: dict[str, Any],
+    preprocessing: dict[str, Any],
+    metrics: dict[str, Any] | None = None,
+    architecture: str | None = None,
+    config: dict[str, Any] | None = None,
+    extra: dict[str, Any] | None = None,
+) -> Path:
+    """Write model weights + bundle.json into the folder `path` (created); return the folder.
+
+    architecture/config default to the model's class name and its `.config` (FeedForwardNet has both)."""
+    folder = Path(path)
+    architecture = architecture or type(model).__name__
+    if architecture not in ARCHITECTURES:
+        raise ValueError(f"Architecture {architecture!r} is not known to bundles; use one of {sorted(ARCHITECTURES)} "
+                         "or call course_utils.bundle.register_architecture(name, factory) first.")
+    config = dict(config if config is not None else getattr(model, "config", None) or {})
+    if not config:
+        raise ValueError(f"No architecture config given and {architecture} has no .config; pass config=dict(...) "
+                         "with the arguments that rebuild the model.")
+    classes = [str(c) for c in classes]
+    if len(classes) < 2 or len(set(classes)) != len(classes):
+        raise ValueError(f"classes must list at least two distinct class names, got {classes}.")
+    if input_spec.get("kind") not in ("image", "tabular"):
+        raise ValueError("input_spec must come from image_input_spec(...) or tabular_input_spec(...).")
+    meta = {
+        "format_version": FORMAT_VERSION,
+        "name": str(name),
+        "architecture": architecture,
+        "config": _json_ready(config, "config"),
+        "classes": classes,
+        "input_spec": _json_ready(input_spec, "input_spec"),
+        "preprocessing": _json_ready(preprocessing, "preprocessing"),
+        "metrics": _json_ready(metrics or {}, "metrics"),
+        "extra": _json_ready(extra or {}, "extra"),
+        "versions": {"torch": torch.__version__, "course_utils": package_version("course-kit")},
+        "weights_file": WEIGHTS_FILE,
+    }
+    # Check the bundle is self-consistent before writing anything.
+    rebuilt = ARCHITECTURES[architecture](**meta["config"])
+    rebuilt.load_state_dict(model.state_dict())
+    folder.mkdir(parents=True, exist_ok=True)
+    weights = folder / WEIGHTS_FILE
+    tmp = weights.with_suffix(".pt.tmp")
+    torch.save({k: v.detach().cpu() for k, v in model.state_dict().items()}, tmp)
+    os.replace(tmp, weights)
+    meta["weights_sha256"] = file_sha256(weights)
+    tmp_meta = folder / (META_FILE + ".tmp")
+    tmp_meta.write_text(json.dumps(meta, indent=2) + "\n", encoding="utf-8")
+    os.replace(tmp_meta, folder / META_FILE)
+    return folder
+
+
+def read_bundle_meta(path: str | os.PathLike[str]) -> dict[str, Any]:
+    """Read and check bundle.json of a bundle folder (no weights loaded)."""
+    folder = Path(path)
+    if not folder.exists():
+        raise FileNotFoundError(f"No model bundle at {display_path(folder)}. Train and save one first "
+                                "(course_utils.bundle.save_bundle, e.g. by running notebook 01), or fix the path.")
+    if not folder.is_dir():
+        raise BundleError(f"{display_path(folder)} is a file; a model bundle is a folder holding {META_FILE} and "
+                          f"{WEIGHTS_FILE}. Pass the folder that save_bundle wrote.")
+    meta_path = folder / META_FILE
+    if not meta_path.is_file():
+        raise FileNotFoundError(f"The bundle folder {display_path(folder)} has no {META_FILE}; it is incomplete. "
+                                "Save the model again with save_bundle.")
+    try:
+        meta = json.loads(meta_path.read_text(encoding="utf-8"))
+    except (UnicodeDecodeError, json.JSONDecodeError) as exc:
+        raise BundleError(f"{display_path(meta_path)} is not valid JSON ({exc}); the bundle is damaged. "
+                          "Save the model again with save_bundle.") from exc
+    required = ("name", "architecture", "config", "classes", "input_spec", "preprocessing")
+    missing = [k for k in required if k not in meta] if isinstance(meta, dict) else list(required)
+    if missing:
+        raise BundleError(f"{display_path(meta_path)} lacks {', '.join(missing)}; it was not written by save_bundle "
+                          "or is damaged. Save the model again.")
+    if meta.get("format_version", FORMAT_VERSION) > FORMAT_VERSION:
+        raise BundleError(f"{display_path(meta_path)} has format version {meta['format_version']}, newer than this "
+                          f"course_utils understands ({FORMAT_VERSION}). Update course_utils.")
+    return meta
+
+
+def load_bundle(path: str | os.PathLike[str], map_location: str | torch.device = "cpu") -> Bundle:
+    """Load a bundle folder written by save_bundle: rebuild the model, load its weights safely, return a Bundle."""
+    folder = Path(path)
+    meta = read_bundle_meta(folder)
+    weights = folder / meta.get("weights_file", WEIGHTS_FILE)
+    if not weights.is_file():
+        raise FileNotFoundError(f"The bundle folder {display_path(folder)} has no {weights.name}; it is incomplete. "
+                                "Save the model again with save_bundle.")
+    expected = meta.get("weights_sha256")
+    if expected and file_sha256(weights) != expected:
+        raise BundleError(f"{display_path(weights)} does not match the checksum in {META_FILE}: the file is damaged "
+                          "or was replaced. Save the model again with save_bundle.")
+    if meta["architecture"] not in ARCHITECTURES:
+        raise BundleError(f"{display_path(folder / META_FILE)} names architecture {meta['architecture']!r}, which "
+                          f"course_utils cannot build (known: {sorted(ARCHITECTURES)}).")
+    try:
+        state = torch.load(weights, map_location=map_location, weights_only=True)
+    except Exception as exc:  # torch raises several types for damaged files
+        raise BundleError(f"{display_path(weights)} is not a readable weights file ({exc}). "
+                          "Save the model again with save_bundle.") from exc
+    try:
+        model = ARCHITECTURES[meta["architecture"]](**meta["config"])
+        model.load_state_dict(state)
+    except (TypeError, ValueError, RuntimeError) as exc:
+        raise BundleError(f"The weights in {display_path(weights)} do not fit the architecture described in "
+                          f"{META_FILE}: {str(exc).splitlines()[0]}") from exc
+    model.to(map_location).eval()
+    return Bundle(model=model, name=meta["name"], classes=list(meta["classes"]), input_spec=meta["input_spec"],
+                  preprocessing=meta["preprocessing"], metrics=meta.get("metrics", {}), meta=meta)
