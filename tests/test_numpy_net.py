@@ -1,0 +1,91 @@
+"""Unit tests for the NumPy MLP: backprop equals finite differences and autograd, training learns."""
+from __future__ import annotations
+
+import numpy as np
+import pytest
+import torch
+
+from course_utils import numpy_net as nn_
+from course_utils.numpy_net import NumpyMLP, one_hot
+
+
+def small_problem(seed=0, sizes=(5, 4, 3, 3), batch=6):
+    rng = np.random.default_rng(seed)
+    return rng.standard_normal((batch, sizes[0])), one_hot(rng.integers(0, sizes[-1], batch), sizes[-1])
+
+
+@pytest.mark.parametrize("cost", ["quadratic", "cross_entropy"])
+@pytest.mark.parametrize("sizes", [(5, 3), (5, 4, 3), (5, 4, 4, 3, 3)])
+def test_backprop_matches_finite_differences_and_autograd(cost, sizes):
+    net = NumpyMLP(sizes, cost=cost, seed=3)
+    x, y = small_problem(sizes=sizes)
+    grads = net.backprop(x, y)
+    assert nn_.max_relative_error(grads, nn_.numerical_gradients(net, x, y)) < 1e-6
+    assert nn_.max_relative_error(grads, nn_.torch_gradients(net, x, y)) < 1e-10
+
+
+def test_costs_match_their_formulas():
+    a, y = np.array([[0.8], [0.2]]), np.array([[1.0], [0.0]])
+    assert nn_.QuadraticCost.value(a, y) == pytest.approx(0.5 * (0.04 + 0.04))
+    assert nn_.CrossEntropyCost.value(a, y) == pytest.approx(-2 * np.log(0.8))
+
+
+def test_a_wrong_gradient_is_caught_by_the_check():
+    net = NumpyMLP((5, 4, 3), seed=0)
+    x, y = small_problem(sizes=(5, 4, 3))
+    grad_w, grad_b = net.backprop(x, y)
+    grad_w[0] = grad_w[0] * 1.01
+    assert nn_.max_relative_error((grad_w, grad_b), nn_.torch_gradients(net, x, y)) > 1e-3
+
+
+def test_max_relative_error_rejects_mismatched_shapes():
+    with pytest.raises(ValueError, match="shapes differ"):
+        nn_.max_relative_error(([np.zeros((2, 2))], []), ([np.zeros((2, 3))], []))
+
+
+def test_swapping_the_hidden_activation_keeps_gradients_right():
+    tanh = nn_.Activation("tanh", np.tanh, lambda z: 1 - np.tanh(z) ** 2, torch.tanh)
+    net = NumpyMLP((5, 4, 3), activation=tanh, seed=1)
+    x, y = small_problem(sizes=(5, 4, 3))
+    assert nn_.max_relative_error(net.backprop(x, y), nn_.torch_gradients(net, x, y)) < 1e-10
+
+
+def test_bad_shapes_and_settings_get_clear_errors():
+    net = NumpyMLP((4, 3, 2))
+    with pytest.raises(ValueError, match=r"shape \(samples, 4\)"):
+        net.forward(np.zeros((3, 5)))
+    with pytest.raises(ValueError, match="Unknown cost"):
+        NumpyMLP((4, 2), cost="hinge")
+    with pytest.raises(ValueError, match="at least an input and an output"):
+        NumpyMLP((4,))
+    with pytest.raises(ValueError, match="Labels must lie in 0..9"):
+        one_hot([3, 12])
+    with pytest.raises(ValueError, match="LEARNING_RATE must be a positive number"):
+        nn_.train_sgd(net, np.zeros((4, 4)), [0, 1, 0, 1], np.zeros((2, 4)), [0, 1], 1, 2, -1.0)
+
+
+def test_sigmoid_is_stable_for_large_inputs():
+    with np.errstate(all="raise"):
+        values = nn_.sigmoid(np.array([-1000.0, 0.0, 1000.0]))
+    np.testing.assert_allclose(values, [0.0, 0.5, 1.0])
+
+
+def test_train_sgd_learns_separable_blobs_and_keeps_best_epoch():
+    rng = np.random.default_rng(0)
+    centres = rng.standard_normal((3, 8)) * 3
+    labels = rng.integers(0, 3, 600)
+    x = centres[labels] + rng.standard_normal((600, 8))
+    net = NumpyMLP((8, 16, 3), seed=0)
+    before = net.accuracy(x[400:], labels[400:])
+    history = nn_.train_sgd(net, x[:400], labels[:400], x[400:], labels[400:], epochs=5, batch_size=16,
+                            learning_rate=1.0, verbose=False)
+    assert history.epochs == 5 and 1 <= history.best_epoch <= 5
+    assert history.val_loss[-1] < history.val_loss[0]
+    assert net.accuracy(x[400:], labels[400:]) > max(0.9, before)
+    assert net.loss(x[400:], one_hot(labels[400:], 3)) == pytest.approx(history.best_val_loss)
+
+
+def test_gradient_timings_show_finite_differences_are_slower():
+    timing = nn_.gradient_timings((10, 6, 3), batch=4)
+    assert timing["parameters"] == 10 * 6 + 6 + 6 * 3 + 3
+    assert timing["ratio"] > 10
