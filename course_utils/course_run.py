@@ -1,32 +1,33 @@
-"""Execute the course notebooks headlessly with papermill and collect their recorded results."""
+"""Execute the course notebooks headlessly with papermill and collect their recorded results.
+
+The main job: every notebook (or the named ones) once, with its defaults or its quick profile, into an output
+folder with summary.md, results.csv, results.json and report.html. `--in-place` regenerates the committed
+notebooks instead. Parameter grids over notebooks are `python -m course_utils.batch`; both share its engine.
+"""
 from __future__ import annotations
 
 import argparse
 import csv
 import json
 import sys
-import time
 from pathlib import Path
 
-from .results import read_results
+from . import batch
+from .batch import BatchError, Run
 
-REPO = Path(__file__).resolve().parents[1]
-NOTEBOOK_DIR = REPO / "notebooks"
+REPO = batch.REPO
+NOTEBOOK_DIR = batch.NOTEBOOK_DIR
 
 
 def course_notebooks(names: list[str] | None = None) -> list[Path]:
-    """Return the lesson notebooks in course order, or the named ones (with or without .ipynb)."""
+    """Return the lesson notebooks in course order, or the named ones (name, name.ipynb or number prefix)."""
     available = sorted(NOTEBOOK_DIR.glob("[0-9][0-9]_*.ipynb"))
     if not names:
         return available
-    by_name = {p.stem: p for p in available}
-    chosen = []
-    for name in names:
-        stem = Path(name).stem
-        if stem not in by_name:
-            raise SystemExit(f"Unknown notebook {name!r}. Choose from: {', '.join(by_name)}")
-        chosen.append(by_name[stem])
-    return chosen
+    try:
+        return [batch.find_notebook(name, NOTEBOOK_DIR) for name in names]
+    except BatchError as exc:
+        raise SystemExit(str(exc)) from exc
 
 
 def quick_parameters(notebook: Path) -> dict:
@@ -45,19 +46,27 @@ def strip_volatile_metadata(path: Path) -> None:
     path.write_text(json.dumps(nb, indent=1, ensure_ascii=False) + "\n", encoding="utf-8")
 
 
-def execute(notebook: Path, output: Path, parameters: dict) -> tuple[bool, str, float]:
-    """Run one notebook; return (succeeded, error message, seconds)."""
-    import papermill
+def plan(notebooks: list[Path], out: Path, quick: bool, in_place: bool) -> list[Run]:
+    """One run per notebook: defaults (or the quick profile) into out/<name>.ipynb, or onto itself in place."""
+    runs = []
+    for notebook in notebooks:
+        parameters = quick_parameters(notebook) if quick else {}
+        target = notebook if in_place else out / notebook.name
+        runs.append(Run(notebook.stem, str(notebook), notebook.stem, {}, parameters, str(target),
+                        "quick" if quick else "full"))
+    return runs
 
-    start = time.perf_counter()
-    try:
-        papermill.execute_notebook(
-            str(notebook), str(output), parameters=parameters, cwd=str(NOTEBOOK_DIR),
-            kernel_name="python3", progress_bar=False, log_output=False,
-        )
-        return True, "", time.perf_counter() - start
-    except papermill.PapermillExecutionError as exc:
-        return False, f"cell {exc.exec_count}: {exc.ename}: {exc.evalue}", time.perf_counter() - start
+
+def execute(notebook: Path, output: Path, parameters: dict) -> tuple[bool, str, float]:
+    """Run one notebook; return (succeeded, error message with its cell, seconds)."""
+    run = batch.execute(Run(notebook.stem, str(notebook), notebook.stem, {}, parameters, str(output)), keep_record=False)
+    return run.status == "ok", f"{run.cell}: {run.error}" if run.cell else run.error, run.seconds
+
+
+def as_rows(runs: list[Run]) -> list[dict]:
+    """The results.json rows: notebook, status, error (with its cell), seconds, results."""
+    return [{"notebook": r.notebook, "status": r.status, "error": f"{r.cell}: {r.error}" if r.cell else r.error,
+             "seconds": r.seconds, "results": r.results} for r in runs]
 
 
 def write_summary(out: Path, rows: list[dict]) -> None:
@@ -73,36 +82,42 @@ def write_summary(out: Path, rows: list[dict]) -> None:
     for row in rows:
         shown = ", ".join(f"{k} = {v:.4g}" if isinstance(v, float) else f"{k} = {v}" for k, v in row["results"].items())
         status = row["status"] if row["status"] == "ok" else f"FAILED ({row['error']})"
-        lines.append(f"| {row['notebook']} | {status} | {row['seconds'] / 60:.1f} | {shown} |")
+        lines.append(f"| {row['notebook']} | {status.replace('|', '/')} | {row['seconds'] / 60:.1f} | {shown} |")
     (out / "summary.md").write_text("\n".join(lines) + "\n")
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(description=__doc__)
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("notebooks", nargs="*", help="notebook names (default: all, in course order)")
     parser.add_argument("--out", default="outputs/course", help="folder for executed copies and the summary")
     parser.add_argument("--quick", action="store_true", help="run each notebook's quick profile")
     parser.add_argument("--in-place", action="store_true", help="overwrite notebooks/ with full-run outputs")
+    parser.add_argument("-j", "--workers", type=int, default=1, help="notebooks run in parallel (default 1)")
+    parser.add_argument("--timeout", type=int, default=None, help="seconds allowed per cell (default: no limit)")
     args = parser.parse_args(argv)
+    if args.workers < 1:
+        parser.error(f"--workers must be at least 1, got {args.workers}")
     notebooks = course_notebooks(args.notebooks)
+    if not notebooks:
+        raise SystemExit(f"No notebooks found in {batch._shown(NOTEBOOK_DIR)}.")
     out = Path(args.out).resolve()
-    out.mkdir(parents=True, exist_ok=True)
-    rows = []
-    for index, notebook in enumerate(notebooks, 1):
-        target = notebook if args.in_place else out / notebook.name
-        parameters = quick_parameters(notebook) if args.quick else {}
-        print(f"[{index}/{len(notebooks)}] {notebook.name} ({'quick' if args.quick else 'full'} profile) ...", flush=True)
-        ok, error, seconds = execute(notebook, target, parameters)
-        if args.in_place:
-            strip_volatile_metadata(target)
-        results = read_results(target) if target.exists() else {}
-        print(f"    {'ok' if ok else 'FAILED: ' + error} in {seconds / 60:.1f} min; results: {results}", flush=True)
-        rows.append({"notebook": notebook.stem, "status": "ok" if ok else "failed", "error": error,
-                     "seconds": seconds, "results": results})
+    runs = plan(notebooks, out, args.quick, args.in_place)
+    profile = "quick" if args.quick else "full"
+    print(f"{len(runs)} notebook(s), {profile} profile, {args.workers} worker(s)"
+          f"{' (regenerating in place)' if args.in_place else ''} ...", flush=True)
+    runs = batch.run_batch(runs, workers=args.workers, redo=True, timeout=args.timeout, keep_records=False)
+    for run in runs:
+        if args.in_place and Path(run.output).is_file():
+            strip_volatile_metadata(Path(run.output))
+        state = "ok" if run.status == "ok" else f"FAILED at {run.cell or 'unknown cell'}: {run.error}"
+        print(f"  {run.notebook}: {state} in {run.seconds / 60:.1f} min; results: {run.results}", flush=True)
     if not args.in_place:
-        write_summary(out, rows)
-        print(f"Executed notebooks and summary.md / results.csv / results.json are in {out}")
-    return 0 if all(r["status"] == "ok" for r in rows) else 1
+        out.mkdir(parents=True, exist_ok=True)
+        write_summary(out, as_rows(runs))
+        batch.write_html(runs, out / "report.html", title=f"Course run ({profile} profile)")
+        print(f"Executed notebooks and summary.md / results.csv / results.json / report.html are in "
+              f"{batch._shown(out)}")
+    return 0 if all(r.status == "ok" for r in runs) else 1
 
 
 if __name__ == "__main__":

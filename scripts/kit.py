@@ -1,5 +1,6 @@
 #!/usr/bin/env python3
-"""Set up the course environment and run its jobs: `course` (every notebook), `test`, `regenerate`, `setup`.
+"""Set up the course environment and run its jobs: `course` (every notebook), `batch` (parameter grids), `test`,
+`regenerate`, `setup`.
 
 Works on a fresh clone with only Python 3.11 and pip: the first call creates .venv and installs requirements.txt.
 """
@@ -58,7 +59,10 @@ def main() -> int:
     course = sub.add_parser("course", help="execute every notebook headlessly and write results")
     course.add_argument("--out", default="outputs/course", help="output folder (default outputs/course)")
     course.add_argument("--quick", action="store_true", help="use each notebook's quick profile")
+    course.add_argument("-j", "--workers", type=int, default=1, help="notebooks run in parallel (default 1)")
     course.add_argument("notebooks", nargs="*", help="notebook names (default: all)")
+    batch = sub.add_parser("batch", help="run notebooks over a parameter grid (see python -m course_utils.batch -h)")
+    batch.add_argument("batch_args", nargs=argparse.REMAINDER, help="arguments for course_utils.batch")
     test = sub.add_parser("test", help="run the test suite")
     test.add_argument("pytest_args", nargs=argparse.REMAINDER, help="extra pytest arguments")
     regen = sub.add_parser("regenerate", help="re-execute notebooks in place with their full defaults")
@@ -69,7 +73,10 @@ def main() -> int:
     if args.command == "setup":
         return 0
     if args.command == "course":
-        return in_venv("-m", "course_utils.course_run", "--out", args.out, *(["--quick"] if args.quick else []), *args.notebooks)
+        return in_venv("-m", "course_utils.course_run", "--out", args.out, "--workers", str(args.workers),
+                       *(["--quick"] if args.quick else []), *args.notebooks)
+    if args.command == "batch":
+        return in_venv("-m", "course_utils.batch", *args.batch_args)
     if args.command == "regenerate":
         return in_venv("-m", "course_utils.course_run", "--in-place", *args.notebooks)
     return in_venv("-m", "pytest", *args.pytest_args)

@@ -1,0 +1,207 @@
+"""course_utils.batch: a real papermill batch over two small fixture notebooks, resume, redo, and bad input."""
+from __future__ import annotations
+
+import csv
+import json
+import shutil
+from pathlib import Path
+
+import nbformat
+import pytest
+
+from course_utils import batch, course_run
+from course_utils.results import read_results
+
+FIXTURES = Path(__file__).parent / "fixtures" / "notebooks"
+GRID_YAML = """\
+notebooks:
+  90_fixture_descent: {LEARNING_RATE: [0.1, 0.5, 3.0]}   # 3.0 diverges: that run fails on purpose
+  91_fixture_mean: {NOISE: [0.5, 2.0]}
+grid: {SEED: [0, 1]}
+quick: true
+workers: 2
+"""
+
+
+def rows(out: Path) -> list[dict]:
+    with open(out / "results.csv", newline="", encoding="utf-8") as handle:
+        return list(csv.DictReader(handle))
+
+
+@pytest.fixture(scope="module")
+def first_batch(tmp_path_factory):
+    tmp = tmp_path_factory.mktemp("batch")
+    config = tmp / "grid.yaml"
+    config.write_text(GRID_YAML)
+    out = tmp / "out"
+    code = batch.main(["--notebook-dir", str(FIXTURES), "--config", str(config), "--out", str(out), "--no-progress"])
+    return code, config, out
+
+
+def test_batch_runs_every_combination_and_collects_results(first_batch):
+    code, _, out = first_batch
+    assert code == 1, "a batch with a failed run exits non-zero"
+    table = rows(out)
+    assert len(table) == 3 * 2 + 2 * 2
+    ok = [r for r in table if r["status"] == "ok"]
+    assert len(ok) == 8
+    for row in ok:
+        executed = out / row["output"]
+        assert executed.is_file() and executed.parent.parent.name == row["notebook"]
+        assert read_results(executed)  # the CSV comes from what the notebook recorded
+    descent = {(r["LEARNING_RATE"], r["SEED"]): r for r in table if r["notebook"] == "90_fixture_descent"}
+    assert set(descent) == {(lr, s) for lr in ("0.1", "0.5", "3.0") for s in ("0", "1")}
+    assert 0.05 < float(descent[("0.5", "0")]["result.final_loss"]) < 0.3
+    assert 2.5 < float(descent[("0.5", "1")]["result.weight"]) < 3.5
+    folder = out / "90_fixture_descent" / "LEARNING_RATE-0.1__SEED-0__quick"
+    executed = nbformat.read(folder / "90_fixture_descent.ipynb", as_version=4)
+    assert executed.metadata.papermill.parameters == {"STEPS": 40, "LEARNING_RATE": 0.1, "SEED": 0}
+    assert json.loads((folder / "run.json").read_text())["status"] == "ok"
+    noisy = [float(r["result.abs_error"]) for r in table if r["notebook"] == "91_fixture_mean" and r["NOISE"] == "2.0"]
+    quiet = [float(r["result.abs_error"]) for r in table if r["notebook"] == "91_fixture_mean" and r["NOISE"] == "0.5"]
+    assert sum(noisy) > sum(quiet), "four times the noise gives a larger error of the mean"
+
+
+def test_failing_run_is_reported_with_its_cell_and_message_and_others_finish(first_batch):
+    _, _, out = first_batch
+    failed = [r for r in rows(out) if r["status"] == "failed"]
+    assert [r["LEARNING_RATE"] for r in failed] == ["3.0", "3.0"]
+    for row in failed:
+        assert row["error"] == "FloatingPointError: gradient descent diverged with LEARNING_RATE=3.0"
+        assert row["cell"].startswith("cell ") and "math.isfinite(loss)" in row["cell"]
+    report = (out / "report.html").read_text(encoding="utf-8")
+    assert "Failed runs" in report and "gradient descent diverged with LEARNING_RATE=3.0" in report
+    assert "math.isfinite(loss)" in report
+
+
+def test_report_is_self_contained_with_a_plot_per_varied_parameter(first_batch):
+    _, _, out = first_batch
+    report = (out / "report.html").read_text(encoding="utf-8")
+    assert report.count("src='data:image/png;base64,") == 2  # LEARNING_RATE (lesson 90) and NOISE (lesson 91)
+    assert "results vs LEARNING_RATE" in report and "results vs NOISE" in report
+    assert "http://" not in report and "https://" not in report and "<script" not in report
+    assert "mean ± std" in report
+
+
+def test_rerun_skips_finished_runs_and_retries_failed_ones(first_batch):
+    _, config, out = first_batch
+    ok_notebook = out / "91_fixture_mean" / "NOISE-0.5__SEED-0__quick" / "91_fixture_mean.ipynb"
+    before = ok_notebook.stat().st_mtime_ns
+    code = batch.main(["--notebook-dir", str(FIXTURES), "--config", str(config), "--out", str(out), "--no-progress"])
+    assert code == 1
+    table = rows(out)
+    assert sorted(r["status"] for r in table) == ["failed"] * 2 + ["skipped"] * 8
+    assert ok_notebook.stat().st_mtime_ns == before, "a finished run is not executed again"
+    assert all(r["result.final_loss"] for r in table if r["status"] == "skipped" and r["notebook"] == "90_fixture_descent")
+
+
+def test_redo_runs_finished_runs_again(first_batch):
+    _, _, out = first_batch
+    ok_notebook = out / "91_fixture_mean" / "NOISE-0.5__SEED-0__quick" / "91_fixture_mean.ipynb"
+    before = ok_notebook.stat().st_mtime_ns
+    args = ["--notebook-dir", str(FIXTURES), "91_fixture_mean", "-p", "NOISE=0.5", "-p", "SEED=0", "--quick",
+            "--out", str(out), "--no-progress"]
+    assert batch.main(args) == 0
+    assert ok_notebook.stat().st_mtime_ns == before
+    assert [r["status"] for r in rows(out)] == ["skipped"]
+    assert batch.main(args + ["--redo"]) == 0
+    assert ok_notebook.stat().st_mtime_ns != before
+    assert [r["status"] for r in rows(out)] == ["ok"]
+
+
+@pytest.mark.parametrize("args, message", [
+    (["99_missing"], "Notebook '99_missing' is not a notebook"),
+    (["90_fixture_descent", "-p", "LEARNIG_RATE=0.1"], "unknown parameter 'LEARNIG_RATE'"),
+    (["90_fixture_descent", "-p", "learning_rate=0.1"], "Did you mean LEARNING_RATE?"),
+    (["90_fixture_descent", "-p", "LEARNING_RATE=fast"], "wrong type for LEARNING_RATE: 'fast' is a str"),
+    (["90_fixture_descent", "-p", "STEPS=10,2.5"], "wrong type for STEPS: 2.5 is a float, but the default 200 is a int"),
+    (["91_fixture_mean", "-p", "CENTERED=1"], "wrong type for CENTERED: 1 is a int, but the default True is a bool"),
+    (["91_fixture_mean", "-p", "LABEL=3"], "wrong type for LABEL"),
+    (["90_fixture_descent", "-p", "SEED"], "write NAME=value or NAME=v1,v2,v3"),
+    (["90_fixture_descent", "--workers", "0"], "--workers must be at least 1"),
+    ([], "No notebook chosen"),
+])
+def test_bad_input_is_refused_before_anything_runs(tmp_path, capsys, args, message):
+    out = tmp_path / "out"
+    code = batch.main(["--notebook-dir", str(FIXTURES), "--out", str(out), "--no-progress", *args])
+    assert code == 2
+    assert message in capsys.readouterr().err
+    assert not out.exists(), "nothing may run or be written when the request is invalid"
+
+
+def test_every_problem_is_listed_at_once(tmp_path, capsys):
+    code = batch.main(["--notebook-dir", str(FIXTURES), "--out", str(tmp_path / "o"), "90", "91",
+                       "-p", "LEARNING_RATE=0.1", "-p", "SEED=x"])
+    err = capsys.readouterr().err
+    assert code == 2
+    assert "91_fixture_mean: unknown parameter 'LEARNING_RATE'" in err
+    assert "90_fixture_descent: wrong type for SEED" in err and "91_fixture_mean: wrong type for SEED" in err
+
+
+def test_bad_config_file_is_refused(tmp_path, capsys):
+    config = tmp_path / "grid.yaml"
+    config.write_text("notebooks: [90_fixture_descent]\ngird: {SEED: [0]}\n")
+    assert batch.main(["--notebook-dir", str(FIXTURES), "--config", str(config), "--out", str(tmp_path / "o")]) == 2
+    assert "unexpected keys ['gird']" in capsys.readouterr().err
+    assert batch.main(["--config", str(tmp_path / "nope.yaml")]) == 2
+    assert "No batch file" in capsys.readouterr().err
+
+
+def test_quick_needs_a_quick_profile(tmp_path):
+    nb = nbformat.read(FIXTURES / "91_fixture_mean.ipynb", as_version=4)
+    del nb.metadata["course_kit"]
+    nbformat.write(nb, tmp_path / "91_no_quick.ipynb")
+    with pytest.raises(batch.BatchError, match="has no quick profile"):
+        batch.plan_runs({"91_no_quick": {}}, tmp_path / "o", quick=True, notebook_dir=tmp_path)
+
+
+def test_parameters_are_read_from_the_parameters_cell():
+    declared = batch.notebook_parameters(FIXTURES / "91_fixture_mean.ipynb")
+    assert declared == {"SEED": 0, "DEVICE": "auto", "DATA_DIR": "", "SAMPLES": 1000, "NOISE": 1.0,
+                        "LABEL": "demo", "CENTERED": True}
+
+
+def test_values_parse_like_python_literals():
+    assert batch.parse_assignment("LR=0.1,1e-3,2") == ("LR", [0.1, 0.001, 2])
+    assert batch.parse_assignment("HIDDEN=[64,32],[128]") == ("HIDDEN", [[64, 32], [128]])
+    assert batch.parse_assignment("NAME=relu,'leaky,relu',true,None") == ("NAME", ["relu", "leaky,relu", True, None])
+    assert batch.type_problem(3, 0.1) is None and batch.type_problem(True, 0.1)
+    assert batch.slugify({"LR": 0.1, "SEED": 0}, "full") == "LR-0.1__SEED-0"
+    odd = batch.slugify({"NAME": "a b/c"}, "quick")
+    assert "/" not in odd and " " not in odd and odd.endswith("__quick")
+    assert batch.slugify({"NAME": "a b/c"}, "full") != batch.slugify({"NAME": "a_b_c"}, "full")
+
+
+def test_course_run_writes_summary_and_report(tmp_path, monkeypatch):
+    monkeypatch.setattr(course_run, "NOTEBOOK_DIR", FIXTURES)
+    out = tmp_path / "course"
+    assert course_run.main(["91_fixture_mean", "--quick", "--out", str(out)]) == 0
+    result = json.loads((out / "results.json").read_text())
+    assert result[0]["notebook"] == "91_fixture_mean" and result[0]["status"] == "ok"
+    assert result[0]["results"]["label"] == "demo"
+    assert "| 91_fixture_mean | ok |" in (out / "summary.md").read_text()
+    assert (out / "91_fixture_mean.ipynb").is_file() and (out / "report.html").is_file()
+    assert not (out / "run.json").exists()
+
+
+def test_course_run_in_place_regenerates_without_volatile_metadata(tmp_path, monkeypatch):
+    shutil.copy(FIXTURES / "90_fixture_descent.ipynb", tmp_path)
+    monkeypatch.setattr(course_run, "NOTEBOOK_DIR", tmp_path)
+    assert course_run.main(["90_fixture_descent", "--in-place", "--out", str(tmp_path / "unused")]) == 0
+    nb = json.loads((tmp_path / "90_fixture_descent.ipynb").read_text())
+    assert "papermill" not in nb["metadata"]
+    assert all("papermill" not in c["metadata"] for c in nb["cells"])
+    assert read_results(tmp_path / "90_fixture_descent.ipynb")["final_loss"] < 0.3
+    assert not (tmp_path / "unused").exists() and not (tmp_path / "run.json").exists()
+
+
+def test_course_run_reports_the_failing_cell(tmp_path, monkeypatch):
+    nb = nbformat.read(FIXTURES / "90_fixture_descent.ipynb", as_version=4)
+    nb.cells[2].source = nb.cells[2].source.replace("LEARNING_RATE = 0.1", "LEARNING_RATE = 3.0")
+    nbformat.write(nb, tmp_path / "90_fixture_descent.ipynb")
+    monkeypatch.setattr(course_run, "NOTEBOOK_DIR", tmp_path)
+    out = tmp_path / "course"
+    assert course_run.main(["--quick", "--out", str(out)]) == 1
+    row = json.loads((out / "results.json").read_text())[0]
+    assert row["status"] == "failed" and "FloatingPointError" in row["error"] and "cell " in row["error"]
+    assert "FAILED" in (out / "summary.md").read_text()
