@@ -1,0 +1,60 @@
+"""Checkers for the exercises of lesson 03 (backpropagation): they say 'correct' or give a hint."""
+from __future__ import annotations
+
+from typing import Callable
+
+import numpy as np
+import torch
+
+from ..numpy_net import Activation, NumpyMLP, max_relative_error, one_hot, torch_gradients
+from . import ExerciseFailed, passed, require, require_answer
+
+GRID = np.array([-3.0, -1.2, -0.4, -0.05, 0.05, 0.3, 1.0, 2.5])
+
+
+def _check_derivative(name: str, fn: Callable, torch_fn: Callable, prime: Callable | None, shape_hint: str) -> None:
+    """Compare a derivative with central differences, then run a gradient check of a net that uses it."""
+    require_answer(prime, name)
+    try:
+        answer = prime(GRID.copy())
+    except Exception as exc:  # the student's code may fail in any way
+        raise ExerciseFailed(f"{name}: calling your function on an array failed ({type(exc).__name__}: {exc}). Hint: {shape_hint}")
+    require_answer(answer, name)
+    values = np.asarray(answer, dtype=float)
+    require(values.shape == GRID.shape, name, f"return one slope per element of z (shape {GRID.shape}, got {values.shape}). {shape_hint}")
+    numeric = (fn(GRID + 1e-6) - fn(GRID - 1e-6)) / 2e-6
+    require(bool(np.all(values >= -1e-12)), name, "this activation never decreases, so its slope is never negative.")
+    require(np.allclose(values, numeric, rtol=1e-5, atol=1e-7), name,
+            "your slopes differ from (f(z + h) - f(z - h)) / 2h at some z. " + shape_hint)
+    rng = np.random.default_rng(0)
+    net = NumpyMLP((4, 5, 3), activation=Activation(name, fn, prime, torch_fn), seed=2)
+    x = rng.standard_normal((6, 4))
+    y = one_hot(rng.integers(0, 3, 6), 3)
+    error = max_relative_error(net.backprop(x, y), torch_gradients(net, x, y))
+    require(error < 1e-8, name, f"used inside the network your derivative gives a gradient error of {error:.1e} against autograd.")
+    passed(name, f"Backprop with it matches torch.autograd (max relative error {error:.1e}).")
+
+
+def check_tanh_prime(tanh_prime: Callable | None) -> None:
+    """Exercise 1: derivative of tanh, checked numerically and inside a network."""
+    _check_derivative("Exercise 1 (tanh')", np.tanh, torch.tanh, tanh_prime,
+                      "write the slope of tanh using tanh(z) itself, the way s'(z) = s(z)(1 - s(z)); at z = 0 it is 1.")
+
+
+def check_relu_prime(relu_prime: Callable | None) -> None:
+    """Exercise 2: derivative of ReLU, checked numerically and inside a network."""
+    _check_derivative("Exercise 2 (ReLU')", lambda z: np.maximum(z, 0.0), torch.relu, relu_prime,
+                      "ReLU is a straight line on each side of 0: compare z with 0 elementwise.")
+
+
+def check_finite_difference_cost(parameters: int | None, forward_passes: int | None) -> None:
+    """Exercise 3: parameter count of a 784-30-10 net and cost evaluations for one central-difference gradient."""
+    name = "Exercise 3 (cost of finite differences)"
+    require_answer(parameters, name)
+    require_answer(forward_passes, name)
+    expected = 784 * 30 + 30 + 30 * 10 + 10
+    require(int(parameters) != 784 * 30 + 30 * 10, name, "do not forget the biases: one per neuron of every layer after the input.")
+    require(int(parameters) == expected, name, "count one weight per connection between consecutive layers, plus one bias per neuron.")
+    require(int(forward_passes) != expected, name, "a central difference evaluates the cost twice per parameter (at p + eps and p - eps).")
+    require(int(forward_passes) == 2 * expected, name, "how many cost evaluations does one central difference need, and for how many parameters?")
+    passed(name, "Backprop gets all of these derivatives from one forward and one backward pass.")
