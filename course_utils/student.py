@@ -1,0 +1,156 @@
+"""Generate student versions of the course notebooks: solutions replaced by placeholders, their outputs cleared.
+
+    python -m course_utils.student                 # every notebook -> build/student/notebooks/ (+ assets/)
+    python -m course_utils.student 02 04 --out DIR
+
+In a code cell, every block between `### BEGIN SOLUTION` and `### END SOLUTION` becomes `# YOUR CODE HERE` and
+`pass` at the marker's indentation (in a markdown cell: "YOUR ANSWER HERE"). Outputs of solution cells and of
+the check cells right after them are cleared; every other cell is kept as it is.
+"""
+from __future__ import annotations
+
+import argparse
+import copy
+import json
+import re
+import shutil
+import sys
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parents[1]
+NOTEBOOK_DIR = REPO / "notebooks"
+DEFAULT_OUT = REPO / "build" / "student"
+BEGIN = "### BEGIN SOLUTION"
+END = "### END SOLUTION"
+CODE_PLACEHOLDER = ("# YOUR CODE HERE", "pass")
+MARKDOWN_PLACEHOLDER = "YOUR ANSWER HERE"
+CHECK_CALL = re.compile(r"course_utils\.exercises|\bcheck_\w+\(")
+
+
+class SolutionMarkerError(ValueError):
+    """A solution block is not closed or not opened."""
+
+
+def _source(cell: dict) -> str:
+    """A cell's source as one string."""
+    source = cell.get("source", "")
+    return "".join(source) if isinstance(source, list) else source
+
+
+def has_solution(cell: dict) -> bool:
+    """True when the cell contains a solution block."""
+    return BEGIN in _source(cell)
+
+
+def strip_solutions(source: str, markdown: bool = False, where: str = "cell") -> str:
+    """Replace each BEGIN/END SOLUTION block with the placeholder at the marker's indentation."""
+    lines, kept, inside, indent = source.split("\n"), [], False, ""
+    for number, line in enumerate(lines, 1):
+        stripped = line.strip()
+        if stripped.startswith(BEGIN):
+            if inside:
+                raise SolutionMarkerError(f"{where}, line {number}: '{BEGIN}' inside another solution block; "
+                                          f"close the first one with '{END}'.")
+            inside, indent = True, line[: len(line) - len(line.lstrip())]
+            if markdown:
+                kept.append(f"{indent}{MARKDOWN_PLACEHOLDER}")
+            else:
+                kept.extend(f"{indent}{text}" for text in CODE_PLACEHOLDER)
+        elif stripped.startswith(END):
+            if not inside:
+                raise SolutionMarkerError(f"{where}, line {number}: '{END}' without a '{BEGIN}' before it.")
+            inside = False
+        elif not inside:
+            kept.append(line)
+    if inside:
+        raise SolutionMarkerError(f"{where}: '{BEGIN}' is never closed; add '{END}' after the solution.")
+    return "\n".join(kept)
+
+
+def solution_lines(notebook: dict) -> list[str]:
+    """The stripped, non-empty lines inside solution blocks (what must not reach students)."""
+    found = []
+    for cell in notebook["cells"]:
+        inside = False
+        for line in _source(cell).split("\n"):
+            stripped = line.strip()
+            if stripped.startswith(BEGIN):
+                inside = True
+            elif stripped.startswith(END):
+                inside = False
+            elif inside and stripped:
+                found.append(stripped)
+    return found
+
+
+def _clear(cell: dict) -> None:
+    """Remove a code cell's outputs and execution count."""
+    cell["outputs"] = []
+    cell["execution_count"] = None
+
+
+def student_version(notebook: dict, name: str = "notebook") -> dict:
+    """Return a student copy of an instructor notebook (the input is not modified)."""
+    result = copy.deepcopy(notebook)
+    clear_next_check = False
+    for index, cell in enumerate(result["cells"]):
+        kind = cell.get("cell_type")
+        where = f"{name}, cell {index}"
+        if has_solution(cell) or END in _source(cell):
+            cell["source"] = strip_solutions(_source(cell), markdown=kind == "markdown", where=where)
+            if kind == "code":
+                _clear(cell)
+                clear_next_check = True
+            continue
+        if kind == "code" and clear_next_check and CHECK_CALL.search(_source(cell)):
+            _clear(cell)  # its output ("correct") came from the solution
+            continue
+        if kind == "code":
+            clear_next_check = False
+    result.setdefault("metadata", {}).setdefault("course_kit", {})["student_version"] = True
+    return result
+
+
+def write_student_notebooks(notebooks: list[Path], out: Path = DEFAULT_OUT) -> list[Path]:
+    """Write student versions into out/notebooks/ and copy assets/ beside them (so relative links work)."""
+    written = []
+    target_dir = out / "notebooks"
+    target_dir.mkdir(parents=True, exist_ok=True)
+    for path in notebooks:
+        content = json.loads(path.read_text(encoding="utf-8"))
+        target = target_dir / path.name
+        target.write_text(json.dumps(student_version(content, path.name), indent=1, ensure_ascii=False) + "\n",
+                          encoding="utf-8")
+        written.append(target)
+    assets = path.parent.parent / "assets" if notebooks else None
+    if assets is not None and assets.is_dir():
+        shutil.copytree(assets, out / "assets", dirs_exist_ok=True)
+    return written
+
+
+def main(argv: list[str] | None = None) -> int:
+    from .batch import BatchError, find_notebook
+    from .paths import display_path
+
+    parser = argparse.ArgumentParser(prog="python -m course_utils.student", description=__doc__,
+                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("notebooks", nargs="*", help="notebook names, number prefixes or paths (default: all)")
+    parser.add_argument("--out", type=Path, default=DEFAULT_OUT, help="output folder (default build/student)")
+    parser.add_argument("--notebook-dir", type=Path, default=NOTEBOOK_DIR, help=argparse.SUPPRESS)
+    args = parser.parse_args(argv)
+    try:
+        chosen = ([find_notebook(n, args.notebook_dir) for n in args.notebooks] if args.notebooks
+                  else sorted(args.notebook_dir.glob("[0-9][0-9]_*.ipynb")))
+        if not chosen:
+            raise BatchError(f"No notebooks found in {display_path(args.notebook_dir)}.")
+        written = write_student_notebooks(chosen, args.out.resolve())
+    except (BatchError, SolutionMarkerError) as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+    for path in written:
+        print(f"wrote {display_path(path)}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
