@@ -16,17 +16,19 @@ def default_cache_dir() -> Path:
 
 def data_root(override: str | os.PathLike[str] | None = None) -> Path:
     """Return the data root: the argument, else $COURSE_DATA_DIR, else the user cache folder."""
-    chosen = override if override not in (None, "") else os.environ.get(DATA_ENV_VAR) or default_cache_dir()
-    root = Path(chosen).expanduser()
+    if override not in (None, ""):
+        root, origin = Path(override).expanduser(), "the DATA_DIR parameter"
+    elif os.environ.get(DATA_ENV_VAR):
+        root, origin = Path(os.environ[DATA_ENV_VAR]).expanduser(), f"${DATA_ENV_VAR}"
+    else:
+        return default_cache_dir()
+    root = root.absolute()
     if root.exists() and not root.is_dir():
-        raise NotADirectoryError(
-            f"The data root {display_path(root)} is a file, not a folder. "
-            f"Point {DATA_ENV_VAR} (or the DATA_DIR parameter) at a folder."
-        )
-    if override not in (None, "") and not root.exists():
+        raise NotADirectoryError(f"The data root {display_path(root)} (from {origin}) is a file, not a folder. Point it at a folder.")
+    if not root.exists():
         raise FileNotFoundError(
-            f"The data root {display_path(root)} does not exist. Create it, or pass a folder that "
-            f"exists (leave DATA_DIR empty to use ${DATA_ENV_VAR} or the default cache)."
+            f"The data root {display_path(root)} (from {origin}) does not exist. Create it or fix the path; "
+            f"leave both empty to use the default cache {display_path(default_cache_dir())}."
         )
     return root
 

@@ -98,3 +98,36 @@ def plot_confusion_matrix(
     ax.set_title(title)
     fig.tight_layout()
     return fig
+
+
+WORKING_PROCESS = (
+    ("Define the\nproblem", "input → output"),
+    ("Collect &\nlabel data", "what, how much"),
+    ("Preprocess", "clean, scale, split"),
+    ("Model", "algorithm, training"),
+    ("Evaluate", "test set, metrics"),
+    ("Deploy", "REST API"),
+)
+
+
+def draw_working_process() -> plt.Figure:
+    """Draw the course's working process (define → collect/label → preprocess → model → evaluate → deploy)."""
+    fig, ax = plt.subplots(figsize=(11, 2.6))
+    colours = sns.color_palette("crest", len(WORKING_PROCESS))
+    for i, ((title, note), colour) in enumerate(zip(WORKING_PROCESS, colours)):
+        x = i * 1.8
+        ax.add_patch(plt.Rectangle((x, 0), 1.4, 1.0, color=colour, ec="none", alpha=0.9))
+        ax.text(x + 0.7, 0.62, title, ha="center", va="center", color="white", fontsize=10, weight="bold")
+        ax.text(x + 0.7, 0.18, note, ha="center", va="center", color="white", fontsize=8)
+        ax.text(x + 0.07, 0.9, str(i + 1), color="white", fontsize=8, va="center")
+        if i < len(WORKING_PROCESS) - 1:
+            ax.annotate("", xy=(x + 1.78, 0.5), xytext=(x + 1.42, 0.5), zorder=3,
+                        arrowprops={"arrowstyle": "-|>", "lw": 1.8, "color": "#333333", "shrinkA": 0, "shrinkB": 0})
+    ax.annotate("", xy=(2 * 1.8 + 0.7, 1.02), xytext=(4 * 1.8 + 0.7, 1.02),
+                arrowprops={"arrowstyle": "->", "lw": 1.2, "ls": "--", "color": "grey", "connectionstyle": "arc3,rad=0.35"})
+    ax.text(3 * 1.8 + 0.7, 1.72, "not good enough? back to the data or the model", ha="center", fontsize=8, color="grey")
+    ax.set_xlim(-0.1, len(WORKING_PROCESS) * 1.8 - 0.3)
+    ax.set_ylim(-0.1, 1.9)
+    ax.axis("off")
+    fig.tight_layout()
+    return fig

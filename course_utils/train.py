@@ -16,6 +16,7 @@ from .paths import display_path
 
 Batches = Iterable[tuple[torch.Tensor, torch.Tensor]]
 Metric = Callable[[torch.Tensor, torch.Tensor], float]
+PROGRESS_ENV_VAR = "COURSE_PROGRESS"
 
 
 def accuracy(outputs: torch.Tensor, targets: torch.Tensor) -> float:
@@ -129,6 +130,11 @@ def train_one_epoch(
     return total / seen, metric(torch.cat(outputs), torch.cat(targets))
 
 
+def progress_bars_enabled() -> bool:
+    """Progress bars are on unless $COURSE_PROGRESS is "0" (headless runs set it to keep saved outputs clean)."""
+    return os.environ.get(PROGRESS_ENV_VAR, "1") != "0"
+
+
 def save_checkpoint(path: Path, **state: object) -> None:
     """Write a checkpoint atomically so a crash never leaves a half-written file."""
     path.parent.mkdir(parents=True, exist_ok=True)
@@ -175,6 +181,8 @@ def fit(
         if verbose:
             print(f"Resumed from {display_path(checkpoint)} after epoch {history.epochs}.")
     steps = count_batches(train_batches)
+    if progress is None:
+        progress = progress_bars_enabled()
     for epoch in range(history.epochs + 1, epochs + 1):
         start = time.perf_counter()
         with tqdm(total=steps, desc=f"epoch {epoch}/{epochs}", leave=False, disable=not progress) as bar:

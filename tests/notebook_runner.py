@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import json
+import os
 from functools import lru_cache
 from pathlib import Path
 
@@ -32,6 +33,7 @@ def quick_parameters(name: str) -> dict:
 def run_quick(name: str) -> tuple[Path, dict]:
     """Execute the notebook once per test session with its quick profile; return (executed path, results)."""
     BUILD_DIR.mkdir(parents=True, exist_ok=True)
+    os.environ["COURSE_PROGRESS"] = "0"  # no progress widgets in executed copies
     output = BUILD_DIR / f"{name}.quick.ipynb"
     papermill.execute_notebook(
         str(notebook_path(name)), str(output), parameters=quick_parameters(name),

@@ -1,0 +1,54 @@
+import matplotlib.pyplot as plt
+import numpy as np
+import torch
+
+from course_utils.labeling import labeling_cost
+from course_utils.plots import confusion_counts, draw_working_process, plot_confusion_matrix, plot_history, show_images
+from course_utils.train import History
+
+import pytest
+
+
+def test_confusion_counts_rows_are_true_classes():
+    m = confusion_counts([0, 0, 1, 2], [0, 1, 1, 2], 3)
+    assert m.tolist() == [[1, 1, 0], [0, 1, 0], [0, 0, 1]]
+
+
+def test_plot_history_marks_best_epoch():
+    h = History(train_loss=[1, 0.5, 0.3], val_loss=[1, 0.6, 0.7], train_metric=[0.5, 0.8, 0.9],
+                val_metric=[0.5, 0.7, 0.7], epoch_seconds=[1, 1, 1], best_epoch=2)
+    fig = plot_history(h)
+    assert len(fig.axes) == 2
+    assert any("best epoch (2)" in t.get_text() for t in fig.axes[0].get_legend().get_texts())
+    plt.close(fig)
+
+
+def test_show_images_titles_wrong_predictions_in_red():
+    fig = show_images(torch.zeros(3, 28, 28), [1, 2, 3], [1, 5, 3], ncols=3)
+    titles = [ax.title for ax in fig.axes[:3]]
+    assert titles[1].get_text() == "2 / pred 5" and titles[1].get_color() == "crimson"
+    assert titles[0].get_color() == "black"
+    plt.close(fig)
+
+
+def test_confusion_matrix_and_process_figures_draw():
+    fig = plot_confusion_matrix(np.array([0, 1, 1]), np.array([0, 1, 0]), ["a", "b"])
+    assert fig.axes[0].get_xlabel() == "predicted"
+    plt.close(fig)
+    fig = draw_working_process()
+    assert sum("Deploy" in t.get_text() for t in fig.axes[0].texts) == 1
+    plt.close(fig)
+
+
+def test_labeling_cost_reproduces_the_course_numbers():
+    cost = labeling_cost(70_000, 5, people=5, won_per_sample=50)
+    assert round(cost.total_hours, 2) == 97.22
+    assert round(cost.hours_per_person, 2) == 19.44
+    assert cost.outsourcing_won == 3_500_000
+
+
+def test_labeling_cost_rejects_nonsense():
+    with pytest.raises(ValueError, match="At least one person"):
+        labeling_cost(10, 1, people=0)
+    with pytest.raises(ValueError, match="negative"):
+        labeling_cost(-5, 1)
