@@ -135,7 +135,7 @@ class Bundle:
     def preprocess(self, raw: torch.Tensor | np.ndarray | Sequence) -> torch.Tensor:
         """Turn raw inputs (pixels 0-255 or raw feature values) into float32 model inputs of shape (N, features)."""
         x = torch.as_tensor(np.asarray(raw) if not isinstance(raw, torch.Tensor) else raw).float()
-        if x.ndim == 1 or (self.input_spec.get("kind") == "image" and x.ndim == len(self.input_spec["shape"])):
+        if x.ndim == 1 or (self.input_spec.get("kind") == "image" and list(x.shape) == list(self.input_spec["shape"])):
             x = x.unsqueeze(0)
         x = x.reshape(len(x), -1)
         if x.shape[1] != self.num_features:

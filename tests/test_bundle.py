@@ -39,6 +39,7 @@ def test_round_trip_gives_identical_predictions(tmp_path: Path) -> None:
     # One image without a batch dimension and a flat list of 784 values give the same answer.
     assert torch.allclose(bundle.predict_proba(images[0]), expected[:1], atol=1e-6)  # batch of 1: other BLAS path
     assert torch.allclose(bundle.predict_proba(images[0].flatten().tolist()), expected[:1])
+    assert torch.equal(bundle.predict_proba(images.reshape(7, 784)), expected)  # a batch of flat images
 
 
 def test_tabular_bundle_standardizes_per_feature(tmp_path: Path) -> None:
