@@ -18,6 +18,7 @@ def test_marked_outputs_reproduce_under_nbval(name):
     nb = nbformat.read(NOTEBOOK_DIR / f"{name}.ipynb", as_version=4)
     marked = sum("NBVAL_CHECK_OUTPUT" in c.source for c in nb.cells if c.cell_type == "code")
     assert marked >= 1, f"{name} marks no deterministic cell with # NBVAL_CHECK_OUTPUT"
+    nb.metadata.setdefault("papermill", {})  # committed notebooks have papermill's run metadata stripped
     quick = parameterize_notebook(nb, quick_parameters(name))
     target = NOTEBOOK_DIR / f".nbval_{name}.ipynb"  # beside the original so relative paths resolve the same
     nbformat.write(quick, target)

@@ -1,0 +1,66 @@
+"""Lesson 02 (gradient descent) runs its quick profile cleanly and records the numbers the lesson teaches."""
+from __future__ import annotations
+
+import math
+
+import nbformat
+import pytest
+
+from notebook_runner import error_outputs, notebook_path, run_quick
+
+NAME = "02_gradient_descent"
+
+
+@pytest.fixture(scope="module")
+def quick_run():
+    return run_quick(NAME)
+
+
+def test_quick_run_has_no_errors(quick_run):
+    path, _ = quick_run
+    assert error_outputs(path) == []
+
+
+def test_hand_computations_match_the_course(quick_run):
+    _, results = quick_run
+    assert results["hand_cost_example"] == pytest.approx(0.04)
+    assert results["iterations_per_epoch_50000_1000"] == 50
+
+
+def test_hand_written_descent_fits_the_line(quick_run):
+    _, results = quick_run
+    assert results["least_squares_cost"] <= results["line_fit_cost"] < 1.05 * results["least_squares_cost"]
+
+
+def test_smaller_minibatches_get_further_in_the_same_epochs(quick_run):
+    _, results = quick_run
+    assert results["final_loss_minibatch"] < results["final_loss_full_batch"]
+    assert results["final_loss_stochastic"] < results["final_loss_full_batch"]
+
+
+def test_optimiser_race_records_final_losses_and_adam_tolerates_more_rates(quick_run):
+    _, results = quick_run
+    for method in ("sgd", "momentum", "adam"):
+        assert math.isfinite(results[f"final_loss_{method}"])
+    assert results["final_loss_momentum"] < results["final_loss_sgd"]
+    assert results["final_loss_adam"] < results["final_loss_sgd"]
+    assert results["good_learning_rates_adam"] > results["good_learning_rates_sgd"]
+
+
+def test_autograd_reproduces_hand_gradients(quick_run):
+    _, results = quick_run
+    assert results["autograd_max_abs_difference"] < 1e-10
+
+
+def test_committed_full_run_records_the_same_lessons():
+    from course_utils.results import read_results
+
+    results = read_results(notebook_path(NAME))
+    assert results["iterations_per_epoch_50000_1000"] == 50
+    assert results["good_learning_rates_adam"] > results["good_learning_rates_momentum"] > results["good_learning_rates_sgd"]
+
+
+def test_learning_rate_slider_is_an_ipywidget():
+    nb = nbformat.read(notebook_path(NAME), as_version=4)
+    sources = [c.source for c in nb.cells if c.cell_type == "code"]
+    assert any("FloatLogSlider" in s and "widgets.interactive" in s for s in sources)
