@@ -1,0 +1,76 @@
+"""Checkers for lesson 04 (overfitting, capacity and honest evaluation)."""
+from __future__ import annotations
+
+import math
+from typing import Any, Callable, Sequence
+
+from ..metrics import binary_counts, precision_recall_curve
+from . import ExerciseFailed, passed, require, require_answer
+
+# The inspection line of exercise 1: 1,000 parts, 50 of them defective.
+INSPECTION = {"tp": 40, "fp": 60, "fn": 10, "tn": 890}
+
+
+def close(value: Any, expected: float, tol: float = 1e-3) -> bool:
+    """True when value is a number within tol of expected."""
+    try:
+        return math.isclose(float(value), expected, abs_tol=tol)
+    except (TypeError, ValueError):
+        return False
+
+
+def check_inspection_measures(precision: float | None, recall: float | None, f1: float | None) -> None:
+    """Exercise 1: precision, recall and F1 of the inspection line, computed by hand."""
+    name = "Exercise 1 (precision, recall, F1)"
+    for value in (precision, recall, f1):
+        require_answer(value, name)
+    tp, fp, fn = INSPECTION["tp"], INSPECTION["fp"], INSPECTION["fn"]
+    p, r = tp / (tp + fp), tp / (tp + fn)
+    require(close(precision, p), name, "precision divides the true defects found by everything the line flagged "
+            "(true positives + false positives).")
+    require(close(recall, r), name, "recall divides the true defects found by all defective parts "
+            "(true positives + false negatives).")
+    require(close(f1, 2 * p * r / (p + r)), name, "F1 is the harmonic mean 2PR/(P+R), not the ordinary average.")
+    passed(name, "Precision is low here: most flagged parts are fine, so re-inspection costs a lot of work.")
+
+
+def check_recall_threshold(threshold: float | None, scores: Sequence[float], targets: Sequence[int],
+                           min_recall: float = 0.95) -> None:
+    """Exercise 2: the threshold with the best precision among those reaching min_recall on validation data."""
+    name = "Exercise 2 (threshold for a costly miss)"
+    require_answer(threshold, name)
+    try:
+        counts = binary_counts(scores, targets, float(threshold))
+    except (TypeError, ValueError) as exc:
+        raise ExerciseFailed(f"{name}: the threshold must be a single number between 0 and 1 ({exc}).") from exc
+    require(counts.recall >= min_recall, name,
+            f"at this threshold the recall is {counts.recall:.3f}, below the required {min_recall}. "
+            "Lower the threshold so that more parts are flagged.")
+    precision, recall, _ = precision_recall_curve(scores, targets)
+    best = max(p for p, r in zip(precision, recall) if r >= min_recall)
+    require(counts.precision >= best - 1e-9, name,
+            f"the recall target is met, but precision {counts.precision:.3f} could be higher. Among the thresholds "
+            "that reach the recall target, take the highest one (use precision_recall_curve).")
+    passed(name, f"recall {counts.recall:.3f} with precision {counts.precision:.3f}.")
+
+
+def check_pick_by_validation(pick: Callable[[list[dict]], str] | None) -> None:
+    """Exercise 3: a function that chooses a model by validation loss only, never by test loss."""
+    name = "Exercise 3 (choose on validation)"
+    require_answer(pick, name)
+    require(callable(pick), name, "define a function that takes the list of rows and returns a 'hidden' label.")
+    rows = [
+        {"hidden": "8", "val_loss": 0.90, "test_loss": 0.70},
+        {"hidden": "64", "val_loss": 0.60, "test_loss": 0.80},
+        {"hidden": "512", "val_loss": 0.75, "test_loss": 0.50},
+    ]
+    try:
+        choice = pick([dict(r) for r in rows])
+    except Exception as exc:  # show the student what their function raised
+        raise ExerciseFailed(f"{name}: your function raised {type(exc).__name__}: {exc}") from exc
+    require(choice != "512", name, "you chose by the test loss. The test set is only for the final check; "
+            "compare the 'val_loss' values.")
+    require(choice == "64", name, "return the 'hidden' label of the row with the LOWEST 'val_loss'.")
+    shuffled = [rows[2], rows[0], rows[1]]
+    require(pick([dict(r) for r in shuffled]) == "64", name, "the answer must not depend on the order of the rows.")
+    passed(name)

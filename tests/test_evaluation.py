@@ -1,0 +1,142 @@
+"""Train-and-score, K-fold cross-validation, random splits and sweeps on small synthetic problems."""
+from __future__ import annotations
+
+import pytest
+import torch
+from torch import nn
+
+from course_utils.evaluation import (
+    ScoreSpread, TrainSettings, capacity_sweep, cross_validate, random_split_scores, train_and_score,
+    training_size_sweep,
+)
+from course_utils.models import FeedForwardNet
+from course_utils.batches import TensorBatches
+from course_utils.train import fit
+
+FAST = TrainSettings(epochs=15, batch_size=32, lr=0.01)
+
+
+def blobs(n: int = 200, seed: int = 0, features: int = 8) -> tuple[torch.Tensor, torch.Tensor]:
+    """Two well separated Gaussian classes."""
+    g = torch.Generator().manual_seed(seed)
+    y = torch.randint(0, 2, (n,), generator=g)
+    x = torch.randn(n, features, generator=g) + 3.0 * y[:, None].float()
+    return x, y
+
+
+def make_model() -> nn.Module:
+    return FeedForwardNet(8, (16,), num_classes=2, dropout=0.0)
+
+
+def test_train_and_score_learns_a_separable_problem():
+    x, y = blobs()
+    run = train_and_score(make_model(), (x[:150], y[:150]), (x[150:], y[150:]), FAST)
+    assert run.val_accuracy > 0.9 and run.train_accuracy > 0.9
+    assert run.history.epochs == 15 and run.parameters == 8 * 16 + 16 + 16 * 2 + 2
+    assert run.row()["val_error"] == pytest.approx(1 - run.val_accuracy)
+
+
+def test_cross_validate_scores_every_fold_once():
+    x, y = blobs(100)
+    calls = []
+
+    def counting_model():
+        calls.append(1)
+        return make_model()
+
+    result = cross_validate(counting_model, x, y, k=5, settings=FAST)
+    assert len(calls) == 5, "a fresh model per fold"
+    assert result.sizes == [20] * 5 and sum(result.sizes) == len(x)
+    assert all(0.0 <= s <= 1.0 for s in result.scores)
+    assert result.mean > 0.85 and result.std >= 0.0
+    assert "over 5 folds" in result.summary()
+
+
+def test_cross_validate_is_reproducible_with_a_seed():
+    x, y = blobs(60)
+    a = cross_validate(make_model, x, y, k=3, settings=TrainSettings(epochs=2, batch_size=16), seed=3)
+    b = cross_validate(make_model, x, y, k=3, settings=TrainSettings(epochs=2, batch_size=16), seed=3)
+    assert a.scores == b.scores
+
+
+def test_cross_validate_never_restores_on_the_validation_fold(monkeypatch):
+    seen = {}
+    import course_utils.evaluation as evaluation
+
+    real_fit = evaluation.fit
+
+    def spy(*args, **kwargs):
+        seen.update(patience=kwargs["patience"], restore_best=kwargs["restore_best"])
+        return real_fit(*args, **kwargs)
+
+    monkeypatch.setattr(evaluation, "fit", spy)
+    x, y = blobs(40)
+    cross_validate(make_model, x, y, k=2, settings=TrainSettings(epochs=1, patience=1, restore_best=True))
+    assert seen == {"patience": None, "restore_best": False}
+
+
+def test_random_split_scores_differ_between_splits():
+    x, y = blobs(60, features=8)
+    x = x + 2.5 * torch.randn(x.shape, generator=torch.Generator().manual_seed(1))  # make it hard enough to vary
+    result = random_split_scores(make_model, x, y, repeats=4, settings=TrainSettings(epochs=3, batch_size=16))
+    assert len(result.scores) == 4 and result.sizes == [12] * 4
+    assert result.std > 0.0 and "random splits" in result.summary()
+
+
+def test_score_spread_statistics():
+    spread = ScoreSpread([0.8, 0.9, 1.0])
+    assert spread.mean == pytest.approx(0.9)
+    assert spread.std == pytest.approx(0.1)
+    assert ScoreSpread([0.7]).std == 0.0
+
+
+def test_capacity_sweep_rows_grow_in_parameters_and_bigger_net_fits_training_data_better():
+    x, y = blobs(120)
+    x = x + 2.0 * torch.randn(x.shape, generator=torch.Generator().manual_seed(2))
+    rows = capacity_sweep([(1,), (64, 64)], (x[:80], y[:80]), (x[80:], y[80:]),
+                          TrainSettings(epochs=40, batch_size=16, lr=0.01), )
+    assert [r["hidden"] for r in rows] == ["1", "64-64"]
+    assert rows[0]["parameters"] < rows[1]["parameters"]
+    assert rows[1]["train_error"] <= rows[0]["train_error"]
+
+
+def test_training_size_sweep_uses_the_first_n_samples():
+    x, y = blobs(100)
+    rows = training_size_sweep(make_model, (x[:80], y[:80]), (x[80:], y[80:]), [10, 80], TrainSettings(epochs=2))
+    assert [r["train_size"] for r in rows] == [10, 80]
+
+
+def test_fit_can_keep_last_epoch_parameters():
+    x, y = blobs(80)
+    torch.manual_seed(0)
+    model = make_model()
+    batches = TensorBatches(x, y, 16, shuffle=True)
+    history = fit(model, batches, TensorBatches(x, y, 80), nn.CrossEntropyLoss(),
+                  torch.optim.SGD(model.parameters(), lr=0.5), 6, progress=False, verbose=False, restore_best=False)
+    from course_utils.train import evaluate
+    last_loss, _ = evaluate(model, TensorBatches(x, y, 80), nn.CrossEntropyLoss())
+    assert last_loss == pytest.approx(history.val_loss[-1], rel=1e-5)
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "message"),
+    [({"epochs": 0}, "epochs"), ({"batch_size": 0}, "batch_size"), ({"lr": -1.0}, "learning rate"),
+     ({"weight_decay": -0.1}, "weight_decay"), ({"optimizer": "rmsprop"}, "optimizer")],
+)
+def test_bad_settings_are_refused(kwargs, message):
+    with pytest.raises(ValueError, match=message):
+        TrainSettings(**kwargs)
+
+
+def test_mismatched_or_empty_data_is_named():
+    x, y = blobs(20)
+    with pytest.raises(ValueError, match="train: inputs has 20 rows but targets has 19"):
+        train_and_score(make_model(), (x, y[:19]), (x, y), FAST)
+    with pytest.raises(ValueError, match="validation is empty"):
+        train_and_score(make_model(), (x, y), (x[:0], y[:0]), FAST)
+    with pytest.raises(ValueError, match="Cannot make 5 folds from 3"):
+        cross_validate(make_model, x[:3], y[:3], k=5)
+    with pytest.raises(ValueError, match="sizes must be integers"):
+        training_size_sweep(make_model, (x, y), (x, y), [0, 50])
+    with pytest.raises(ValueError, match="at least one hidden-layer"):
+        capacity_sweep([], (x, y), (x, y))
