@@ -133,8 +133,12 @@ class Bundle:
         return int(self.input_spec["num_features"])
 
     def preprocess(self, raw: torch.Tensor | np.ndarray | Sequence) -> torch.Tensor:
-        """Turn raw inputs (pixels 0-255 or raw feature values) into float32 model inputs of shape (N, features)."""
-        x = torch.as_tensor(np.asarray(raw) if not isinstance(raw, torch.Tensor) else raw).float()
+        """Turn raw inputs (pixels 0-255 or raw feature values) into float32 model inputs of shape (N, features).
+
+        Scaling runs in float64 for float64 inputs (matching NumPy scalers exactly), else in float32 (matching
+        mnist.to_inputs exactly); the result is always float32."""
+        x = torch.as_tensor(np.asarray(raw) if not isinstance(raw, torch.Tensor) else raw)
+        x = x.double() if x.dtype == torch.float64 else x.float()
         if x.ndim == 1 or (self.input_spec.get("kind") == "image" and list(x.shape) == list(self.input_spec["shape"])):
             x = x.unsqueeze(0)
         x = x.reshape(len(x), -1)
@@ -144,12 +148,12 @@ class Bundle:
         p = self.preprocessing
         if p.get("type") == "standardize":
             mean, std = p["mean"], p["std"]
-            mean = mean if isinstance(mean, float) else torch.as_tensor(mean, dtype=torch.float32)
-            std = std if isinstance(std, float) else torch.as_tensor(std, dtype=torch.float32)
+            mean = mean if isinstance(mean, float) else torch.as_tensor(mean, dtype=x.dtype)
+            std = std if isinstance(std, float) else torch.as_tensor(std, dtype=x.dtype)
             x = x.div(float(p.get("divisor", 1.0))).sub(mean).div(std)
         elif p.get("type") not in (None, "none"):
             raise BundleError(f"Unknown preprocessing type {p.get('type')!r} in bundle {self.name!r}.")
-        return x
+        return x.float()
 
     @torch.no_grad()
     def predict_proba(self, raw: torch.Tensor | np.ndarray | Sequence) -> torch.Tensor:

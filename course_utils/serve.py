@@ -246,7 +246,9 @@ def create_app(bundle: Bundle, max_body_bytes: int = MAX_BODY_BYTES) -> FastAPI:
         else:
             accepted = "image/png, image/jpeg, multipart/form-data or application/json" if is_image else "application/json"
             raise InputError(415, f"Unsupported Content-Type {content_type or '(none)'!r}; send {accepted}.")
-        return prediction_payload(bundle, bundle.predict_proba(torch.from_numpy(raw).float()))
+        # Pixels are whole numbers: scale them in float32 exactly like mnist.to_inputs; feature rows stay float64.
+        inputs = torch.from_numpy(raw).float() if is_image else torch.from_numpy(raw)
+        return prediction_payload(bundle, bundle.predict_proba(inputs))
 
     return app
 

@@ -50,6 +50,12 @@ def test_tabular_bundle_standardizes_per_feature(tmp_path: Path) -> None:
     bundle = load_bundle(tmp_path / "t")
     rows = np.array([[1.0, 2.0, 3.0], [2.0, 4.0, 7.0]])
     assert torch.allclose(bundle.preprocess(rows), torch.tensor([[0.0, 0.0, 0.0], [2.0, 2.0, 2.0]]))
+    # float64 rows are scaled in float64, exactly like a NumPy scaler, before the model sees float32.
+    rng = np.random.default_rng(0)
+    raw = rng.normal(5.0, 3.0, size=(6, 3))
+    with torch.no_grad():
+        expected = torch.softmax(model(torch.as_tensor((raw - mean) / std, dtype=torch.float32)), dim=1)
+    assert torch.equal(bundle.predict_proba(raw), expected)
     with pytest.raises(ValueError, match="Expected 3 values"):
         bundle.preprocess([[1.0, 2.0]])
 
