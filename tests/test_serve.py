@@ -253,3 +253,16 @@ def test_bundle_and_server_agree_on_real_digits(server: ServerProcess, mnist_mod
     images = digits[0]
     answer = httpx.post(f"{server.url}/predict", json={"images": images.numpy().tolist()}).json()
     assert_matches(answer, bundle.predict_proba(images))
+
+
+def test_load_check_script_is_bounded(server: ServerProcess, digits) -> None:
+    import asyncio
+    import importlib.util
+
+    spec = importlib.util.spec_from_file_location("api_load", Path(__file__).resolve().parents[1] / "benchmarks" / "api_load.py")
+    api_load = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(api_load)
+    bodies = api_load.request_bodies("png", digits[0].numpy())
+    result = asyncio.run(api_load.load_run(server.url, bodies, clients=3, total=12, max_seconds=30))
+    assert result["requests"] == 12 and result["errors"] == 0
+    assert 0 < result["p50"] <= result["p99"] and result["rps"] > 0
