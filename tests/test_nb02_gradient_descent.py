@@ -47,6 +47,11 @@ def test_optimiser_race_records_final_losses_and_adam_tolerates_more_rates(quick
     assert results["good_learning_rates_adam"] > results["good_learning_rates_sgd"]
 
 
+def test_plain_descent_is_already_good_on_the_round_line_fit(quick_run):
+    _, results = quick_run
+    assert results["final_loss_line_fit_sgd"] <= min(results["final_loss_line_fit_momentum"], results["final_loss_line_fit_adam"])
+
+
 def test_autograd_reproduces_hand_gradients(quick_run):
     _, results = quick_run
     assert results["autograd_max_abs_difference"] < 1e-10
