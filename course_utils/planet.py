@@ -1,0 +1,461 @@
+"""Planet 'Understanding the Amazon from Space' chips as in-memory tensors, with a synthetic offline stand-in.
+
+Layout (Kaggle's): <data root>/planet/train-jpg/<image_name>.jpg and <data root>/planet/train_v2.csv
+(`image_name,tags`, tags separated by spaces). Kaggle's archives train-jpg.tar.7z and train_v2.csv.zip are
+extracted once into a writable folder. The chips may not be redistributed: get them from Kaggle.
+"""
+from __future__ import annotations
+
+import csv
+import io
+import os
+import shutil
+import tarfile
+import zipfile
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Sequence
+
+import numpy as np
+import torch
+from PIL import Image, UnidentifiedImageError
+from tqdm.auto import tqdm
+
+from .notice import show_notice
+from .paths import data_root, display_path, writable_dir
+
+# The 17 tags, most frequent first (counts in the full 40,479-row label file).
+TAGS = (
+    "primary", "clear", "agriculture", "road", "water", "partly_cloudy", "cultivation", "habitation", "haze",
+    "cloudy", "bare_ground", "selective_logging", "artisinal_mine", "blooming", "slash_burn", "blow_down",
+    "conventional_mine",
+)
+WEATHER_TAGS = ("clear", "partly_cloudy", "haze", "cloudy")
+FULL_TAG_COUNTS = {
+    "primary": 37513, "clear": 28431, "agriculture": 12315, "road": 8071, "water": 7411, "partly_cloudy": 7261,
+    "cultivation": 4547, "habitation": 3660, "haze": 2697, "cloudy": 2089, "bare_ground": 862,
+    "selective_logging": 340, "artisinal_mine": 339, "blooming": 332, "slash_burn": 209, "blow_down": 101,
+    "conventional_mine": 100,
+}
+FULL_ROWS = 40479
+CSV_NAME, IMAGE_DIR = "train_v2.csv", "train-jpg"
+CSV_ARCHIVE, IMAGE_ARCHIVE = "train_v2.csv.zip", "train-jpg.tar.7z"
+KAGGLE_COMMAND = "kaggle competitions download -c planet-understanding-the-amazon-from-space"
+HOW_TO_GET = (
+    "Get the data from Kaggle (free account; accept the competition rules on its page), then run\n"
+    f"  {KAGGLE_COMMAND}\n"
+    f"and put {IMAGE_DIR}/ (or {IMAGE_ARCHIVE}) and {CSV_NAME} (or {CSV_ARCHIVE}) into <data root>/planet/."
+)
+
+
+class PlanetDataError(ValueError):
+    """The Planet files are missing, malformed or inconsistent; the message names the file and row."""
+
+
+@dataclass
+class PlanetData:
+    """Chips as uint8 (N, 3, S, S), multi-hot float targets (N, 17), their names, and where they came from."""
+
+    images: torch.Tensor
+    targets: torch.Tensor
+    names: list[str]
+    tags: tuple[str, ...]
+    source: str
+    is_real: bool
+    counts: dict[str, int] = field(default_factory=dict)
+
+    def __len__(self) -> int:
+        return len(self.names)
+
+    def __repr__(self) -> str:
+        return f"PlanetData(source={self.source!r}, images={tuple(self.images.shape)}, tags={len(self.tags)})"
+
+    def tag_names(self, row: torch.Tensor | np.ndarray) -> list[str]:
+        """Return the tag names switched on in one multi-hot row."""
+        return [t for t, on in zip(self.tags, np.asarray(row).astype(bool)) if on]
+
+
+# --------------------------------------------------------------------------- labels
+
+
+def parse_tags(text: str, where: str, tags: Sequence[str] = TAGS) -> list[str]:
+    """Split a space-separated tag string, refusing empty lists and unknown tags."""
+    found = text.split()
+    if not found:
+        raise PlanetDataError(f"{where}: the tags column is empty. Every chip has at least one tag; fix or delete the row.")
+    unknown = [t for t in found if t not in tags]
+    if unknown:
+        raise PlanetDataError(
+            f"{where}: unknown tag(s) {', '.join(map(repr, unknown))}. Known tags: {', '.join(tags)}. "
+            "Check the spelling (the competition writes 'artisinal_mine') or the file's delimiter."
+        )
+    return found
+
+
+def read_labels(csv_path: str | os.PathLike[str], tags: Sequence[str] = TAGS) -> tuple[list[str], torch.Tensor]:
+    """Read `image_name,tags` rows into names and a multi-hot float tensor (N, len(tags)), checking every row."""
+    csv_path = Path(csv_path)
+    if not csv_path.is_file():
+        raise FileNotFoundError(f"No label file at {display_path(csv_path)}.\n{HOW_TO_GET}")
+    index = {t: i for i, t in enumerate(tags)}
+    names: list[str] = []
+    rows: list[list[int]] = []
+    seen: dict[str, int] = {}
+    with open(csv_path, newline="", encoding="utf-8") as handle:
+        reader = csv.reader(handle)
+        header = next(reader, None)
+        if header is None or [h.strip() for h in header] != ["image_name", "tags"]:
+            raise PlanetDataError(
+                f"{display_path(csv_path)} line 1: expected the header 'image_name,tags', found {header!r}. "
+                "Is this the competition's train_v2.csv?"
+            )
+        for line_no, row in enumerate(reader, start=2):
+            where = f"{display_path(csv_path)} line {line_no}"
+            if not row or all(not cell.strip() for cell in row):
+                raise PlanetDataError(f"{where}: empty row. Delete it (no chip can be matched to it).")
+            if len(row) != 2 or not row[0].strip():
+                raise PlanetDataError(
+                    f"{where}: expected 2 comma-separated fields 'image_name,tags', got {len(row)}: {row!r}. "
+                    "Fix the row (tags are separated by spaces, not commas)."
+                )
+            name = row[0].strip()
+            if name in seen:
+                raise PlanetDataError(f"{where}: image {name!r} already appeared on line {seen[name]}. Remove the duplicate.")
+            seen[name] = line_no
+            multi_hot = [0] * len(tags)
+            for tag in parse_tags(row[1], where, tags):
+                multi_hot[index[tag]] = 1
+            names.append(name)
+            rows.append(multi_hot)
+    if not names:
+        raise PlanetDataError(f"{display_path(csv_path)} has a header but no rows.")
+    return names, torch.tensor(rows, dtype=torch.float32)
+
+
+# --------------------------------------------------------------------------- images
+
+
+def decode_chip(path: str | os.PathLike[str], size: int) -> np.ndarray:
+    """Decode one chip (CMYK or RGB JPEG, trailing bytes allowed) to a uint8 RGB array (size, size, 3)."""
+    path = Path(path)
+    if not path.is_file():
+        raise FileNotFoundError(f"Missing image {display_path(path)} (listed in the label file).")
+    try:
+        with Image.open(path) as image:
+            image.draft(image.mode, (size, size))  # JPEG DCT scaling: decode at >= size, much faster
+            rgb = image.convert("RGB")  # CMYK chips: convert, never slice channels (colours would be inverted)
+            if rgb.size != (size, size):
+                rgb = rgb.resize((size, size), Image.BILINEAR)
+            return np.asarray(rgb, dtype=np.uint8)
+    except (UnidentifiedImageError, OSError, SyntaxError, ValueError) as exc:
+        raise PlanetDataError(
+            f"Cannot decode {display_path(path)} as an image ({exc}). The file is damaged or not a JPEG: "
+            "download it again (or remove its row from the label file and say so in your report)."
+        ) from exc
+
+
+def load_chips(
+    image_dir: str | os.PathLike[str], names: Sequence[str], size: int = 64, progress: bool = True
+) -> torch.Tensor:
+    """Decode the named chips into one uint8 tensor (N, 3, size, size), failing on the first bad file."""
+    if not isinstance(size, int) or not 8 <= size <= 256:
+        raise ValueError(f"IMAGE_SIZE must be an integer between 8 and 256 (chips are 256x256), got {size!r}.")
+    image_dir = Path(image_dir)
+    out = np.empty((len(names), size, size, 3), dtype=np.uint8)
+    for i, name in enumerate(tqdm(names, desc=f"decoding chips at {size}x{size}", disable=not progress)):
+        out[i] = decode_chip(image_dir / f"{name}.jpg", size)
+    return torch.from_numpy(out).permute(0, 3, 1, 2).contiguous()
+
+
+# --------------------------------------------------------------------------- archives
+
+
+def extract_csv_archive(csv_zip: Path, target: Path) -> Path:
+    """Unpack train_v2.csv from Kaggle's train_v2.csv.zip into target (once); return the CSV's path."""
+    out = target / CSV_NAME
+    if out.is_file():
+        return out
+    try:
+        with zipfile.ZipFile(csv_zip) as archive:
+            member = next((m for m in archive.namelist() if Path(m).name == CSV_NAME), None)
+            if member is None:
+                raise PlanetDataError(f"{display_path(csv_zip)} holds no {CSV_NAME}; it holds {archive.namelist()[:5]}.")
+            data = archive.read(member)
+    except zipfile.BadZipFile as exc:
+        raise PlanetDataError(f"{display_path(csv_zip)} is not a readable zip file ({exc}). Download it again.") from exc
+    tmp = out.with_suffix(".csv.part")
+    tmp.write_bytes(data)
+    os.replace(tmp, out)
+    return out
+
+
+def extract_image_archive(image_7z: Path, target: Path) -> Path:
+    """Unpack train-jpg.tar.7z (a 7z holding train-jpg.tar) into target/train-jpg once; return that folder."""
+    out = target / IMAGE_DIR
+    if (out / ".complete").is_file():
+        return out
+    try:
+        import py7zr
+    except ImportError as exc:  # pragma: no cover - py7zr is in requirements.txt
+        raise ImportError(f"Reading {IMAGE_ARCHIVE} needs py7zr: pip install py7zr (or extract it yourself).") from exc
+    staging = target / ".staging"
+    shutil.rmtree(staging, ignore_errors=True)
+    staging.mkdir(parents=True)
+    try:
+        with py7zr.SevenZipFile(image_7z, mode="r") as archive:
+            archive.extractall(path=staging)
+    except (py7zr.exceptions.Bad7zFile, py7zr.exceptions.ArchiveError, EOFError, OSError) as exc:
+        shutil.rmtree(staging, ignore_errors=True)
+        raise PlanetDataError(f"{display_path(image_7z)} is not a readable 7z archive ({exc}). Download it again.") from exc
+    for tar_path in staging.rglob("*.tar"):
+        with tarfile.open(tar_path) as tar:
+            tar.extractall(staging, filter="data")
+        tar_path.unlink()
+    found = [p for p in staging.rglob(IMAGE_DIR) if p.is_dir()]
+    if not found:
+        shutil.rmtree(staging, ignore_errors=True)
+        raise PlanetDataError(f"{display_path(image_7z)} holds no {IMAGE_DIR}/ folder.")
+    shutil.rmtree(out, ignore_errors=True)
+    shutil.move(str(found[0]), out)
+    shutil.rmtree(staging, ignore_errors=True)
+    (out / ".complete").touch()
+    return out
+
+
+def find_planet(root: Path) -> tuple[Path, Path] | None:
+    """Return (label CSV, image folder) under root/planet, extracting Kaggle's archives once; None if absent."""
+    folder = root / "planet"
+    csv_path, image_dir = folder / CSV_NAME, folder / IMAGE_DIR
+    has_csv = csv_path.is_file() or (folder / CSV_ARCHIVE).is_file()
+    has_images = image_dir.is_dir() or (folder / IMAGE_ARCHIVE).is_file()
+    if not (has_csv or has_images):
+        return None
+    if not (has_csv and has_images):
+        missing = f"the images ({IMAGE_DIR}/ or {IMAGE_ARCHIVE})" if has_csv else f"the labels ({CSV_NAME} or {CSV_ARCHIVE})"
+        raise FileNotFoundError(f"{display_path(folder)} has only part of the Planet data: {missing} is missing.\n{HOW_TO_GET}")
+    if not csv_path.is_file() or not image_dir.is_dir():
+        target = writable_dir(folder, "extracted")
+        if not csv_path.is_file():
+            csv_path = extract_csv_archive(folder / CSV_ARCHIVE, target)
+        if not image_dir.is_dir():
+            image_dir = target / IMAGE_DIR
+            if not (image_dir / ".complete").is_file():
+                print(f"Extracting {IMAGE_ARCHIVE} once into {display_path(target)} ...")
+                image_dir = extract_image_archive(folder / IMAGE_ARCHIVE, target)
+    return csv_path, image_dir
+
+
+# --------------------------------------------------------------------------- synthetic scenes
+
+
+def sample_synthetic_tags(rng: np.random.Generator) -> list[str]:
+    """Draw one plausible tag set: one weather tag, 'cloudy' alone, ground tags with realistic frequencies."""
+    weather = rng.choice(["clear", "partly_cloudy", "haze", "cloudy"], p=[0.70, 0.18, 0.07, 0.05])
+    if weather == "cloudy":
+        return ["cloudy"]
+    tags = [str(weather)]
+    if rng.random() < 0.93:
+        tags.append("primary")
+    farming = rng.random() < 0.32
+    if farming:
+        tags.append("agriculture")
+    for tag, p_farm, p_else in (
+        ("road", 0.45, 0.08), ("habitation", 0.25, 0.03), ("cultivation", 0.25, 0.06), ("bare_ground", 0.05, 0.015)
+    ):
+        if rng.random() < (p_farm if farming else p_else):
+            tags.append(tag)
+    if rng.random() < 0.18:
+        tags.append("water")
+    for tag, p in (("selective_logging", 0.01), ("artisinal_mine", 0.01), ("blooming", 0.01),
+                   ("slash_burn", 0.006), ("blow_down", 0.004), ("conventional_mine", 0.003)):
+        if rng.random() < p:
+            tags.append(tag)
+    return [t for t in TAGS if t in tags]
+
+
+def _blobs(rng: np.random.Generator, size: int, count: int, radius: float) -> np.ndarray:
+    """Soft random blobs in [0, 1] (for clouds, clearings, pits)."""
+    yy, xx = np.mgrid[0:size, 0:size].astype(np.float32)
+    field_ = np.zeros((size, size), np.float32)
+    for _ in range(count):
+        cy, cx = rng.uniform(0, size, 2)
+        r = radius * rng.uniform(0.6, 1.4)
+        field_ = np.maximum(field_, np.exp(-(((yy - cy) ** 2 + (xx - cx) ** 2) / (2 * r * r))))
+    return field_
+
+
+def _line_mask(rng: np.random.Generator, size: int, width: float, wiggle: float) -> np.ndarray:
+    """A (possibly winding) band crossing the tile: roads when straight and thin, rivers when wide and winding."""
+    yy, xx = np.mgrid[0:size, 0:size].astype(np.float32)
+    angle = rng.uniform(0, np.pi)
+    offset = rng.uniform(0.3, 0.7) * size
+    u = (xx - size / 2) * np.cos(angle) + (yy - size / 2) * np.sin(angle)
+    v = -(xx - size / 2) * np.sin(angle) + (yy - size / 2) * np.cos(angle) + size / 2 - offset
+    v = v + wiggle * np.sin(u / size * rng.uniform(4, 9) + rng.uniform(0, 6))
+    return np.clip(width / 2 + 0.5 - np.abs(v), 0, 1)
+
+
+def render_synthetic_chip(tags: Sequence[str], size: int, rng: np.random.Generator) -> np.ndarray:
+    """Paint a procedural scene whose pixels depend on its tags; return uint8 RGB (size, size, 3)."""
+    s = size / 64.0
+    img = np.empty((size, size, 3), np.float32)
+    noise = rng.normal(0, 1, (size, size)).astype(np.float32)
+    if "primary" in tags:  # dark green textured canopy
+        img[:] = np.array([38, 72, 40], np.float32) + 10 * noise[..., None] * np.array([0.5, 1, 0.5])
+    else:  # savannah / open ground
+        img[:] = np.array([120, 115, 80], np.float32) + 8 * noise[..., None]
+    if "blooming" in tags:  # scattered bright yellow-green crowns
+        img[_blobs(rng, size, int(25 * s * s), 1.2 * s) > 0.5] = [170, 180, 60]
+    if "agriculture" in tags:  # rectangular fields with stripes
+        for _ in range(rng.integers(2, 5)):
+            y0, x0 = rng.integers(0, size - 8 * s, 2)
+            h, w = rng.integers(int(10 * s), int(28 * s), 2)
+            colour = np.array(rng.choice([[150, 160, 90], [180, 150, 110], [120, 150, 70]]), np.float32)
+            stripes = 1 + 0.12 * np.sin(np.arange(w) / (1.5 * s))[None, :, None]
+            img[y0:y0 + h, x0:x0 + w] = (colour * stripes)[: max(0, min(h, size - y0)), : max(0, min(w, size - x0))]
+    if "cultivation" in tags:  # small irregular clearings in the forest
+        img[_blobs(rng, size, 4, 3.0 * s) > 0.55] = [140, 130, 85]
+    if "bare_ground" in tags:
+        img[_blobs(rng, size, 2, 6.0 * s) > 0.5] = [175, 140, 105]
+    if "selective_logging" in tags:  # thin tracks with tiny gaps
+        track = _line_mask(rng, size, 0.8 * s, 6 * s) > 0.5
+        img[track] = [110, 110, 80]
+        img[(_blobs(rng, size, 6, 1.2 * s) > 0.7)] = [120, 115, 80]
+    if "slash_burn" in tags:
+        img[_blobs(rng, size, 2, 4.0 * s) > 0.5] = [45, 35, 30]
+    if "blow_down" in tags:
+        patch = _blobs(rng, size, 1, 8.0 * s) > 0.5
+        img[patch] = img[patch] * 0.6 + np.array([110, 130, 90]) * 0.4
+    if "water" in tags:  # a winding dark river
+        river = _line_mask(rng, size, rng.uniform(2.5, 5) * s, 6 * s)
+        img = img * (1 - river[..., None]) + np.array([30, 55, 90], np.float32) * river[..., None]
+    if "road" in tags:  # straight light-brown lines
+        for _ in range(rng.integers(1, 3)):
+            road = _line_mask(rng, size, 1.2 * s, 0)
+            img = img * (1 - road[..., None]) + np.array([190, 165, 130], np.float32) * road[..., None]
+    if "habitation" in tags:  # clusters of bright grey roofs
+        cy, cx = rng.uniform(0.2, 0.8, 2) * size
+        for _ in range(int(14 * s)):
+            y, x = (np.array([cy, cx]) + rng.normal(0, 5 * s, 2)).astype(int)
+            r = max(1, int(s))
+            img[max(0, y - r):y + r, max(0, x - r):x + r] = [215, 210, 205]
+    if "artisinal_mine" in tags:  # orange-brown scar with turquoise ponds
+        scar = _blobs(rng, size, 1, 5.0 * s)
+        img[scar > 0.4] = [190, 120, 60]
+        img[(scar > 0.75) & (noise > 0.3)] = [80, 170, 160]
+    if "conventional_mine" in tags:  # big grey terraced pit
+        pit = _blobs(rng, size, 1, 10.0 * s)
+        img[pit > 0.4] = [150, 150, 150]
+        img[pit > 0.7] = [105, 105, 110]
+    if "haze" in tags:  # milky veil, low contrast
+        img = img * 0.55 + np.array([170, 175, 185], np.float32) * 0.45
+    if "partly_cloudy" in tags:
+        cloud = np.clip(_blobs(rng, size, int(rng.integers(2, 5)), 6.0 * s) * 1.3, 0, 1)
+        img = img * (1 - cloud[..., None]) + 235 * cloud[..., None]
+    if "cloudy" in tags:  # almost all white, texture barely visible
+        cover = np.clip(0.8 + 0.2 * _blobs(rng, size, 6, 12 * s), 0, 1)
+        img = img * (1 - cover[..., None]) + 228 * cover[..., None]
+    img += rng.normal(0, 3, img.shape)
+    return np.clip(img, 0, 255).astype(np.uint8)
+
+
+def make_synthetic_planet(folder: str | os.PathLike[str], n: int = 1000, size: int = 64, seed: int = 0) -> Path:
+    """Write n synthetic chips (train-jpg/*.jpg) and train_v2.csv into folder, in the competition's format."""
+    if not isinstance(n, int) or n < 1:
+        raise ValueError(f"n must be a positive integer, got {n!r}.")
+    folder = Path(folder)
+    (folder / IMAGE_DIR).mkdir(parents=True, exist_ok=True)
+    rng = np.random.default_rng(seed)
+    lines = ["image_name,tags"]
+    for i in range(n):
+        tags = sample_synthetic_tags(rng)
+        Image.fromarray(render_synthetic_chip(tags, size, rng)).save(folder / IMAGE_DIR / f"train_{i}.jpg", quality=92)
+        lines.append(f"train_{i},{' '.join(tags)}")
+    (folder / CSV_NAME).write_text("\n".join(lines) + "\n", encoding="utf-8")
+    return folder
+
+
+def synthetic_folder(root: Path, n: int, size: int, seed: int) -> Path:
+    """Return a cached synthetic data set for (n, size, seed), generating it on first use."""
+    folder = writable_dir(root, f"planet-synthetic/n{n}-s{size}-seed{seed}")
+    if not (folder / ".complete").is_file():
+        make_synthetic_planet(folder, n=n, size=size, seed=seed)
+        (folder / ".complete").touch()
+    return folder
+
+
+# --------------------------------------------------------------------------- the loader
+
+
+def load_planet(
+    data_dir: str | os.PathLike[str] | None = None,
+    size: int = 64,
+    limit: int | None = None,
+    synthetic: str = "auto",
+    synthetic_n: int = 1000,
+    seed: int = 0,
+    progress: bool = True,
+    verbose: bool = True,
+) -> PlanetData:
+    """Load real Planet chips from the data root (extracting Kaggle's archives once), or synthetic tiles offline.
+
+    synthetic: 'auto' (fallback when no real data), 'never' (error instead) or 'always'."""
+    if synthetic not in ("auto", "never", "always"):
+        raise ValueError(f"synthetic must be 'auto', 'never' or 'always', got {synthetic!r}.")
+    if limit is not None and (not isinstance(limit, int) or limit < 1):
+        raise ValueError(f"LIMIT must be a positive integer or None, got {limit!r}.")
+    root = data_root(data_dir)
+    found = None if synthetic == "always" else find_planet(root)
+    if found is None:
+        if synthetic == "never":
+            raise FileNotFoundError(f"No Planet data under {display_path(root / 'planet')}.\n{HOW_TO_GET}")
+        folder = synthetic_folder(root, synthetic_n, max(size, 64), seed)
+        csv_path, image_dir = folder / CSV_NAME, folder / IMAGE_DIR
+        show_notice(
+            "SYNTHETIC Planet tiles: these scores are NOT Planet scores",
+            f"No Planet data was found under {display_path(root / 'planet')}, so this run uses {synthetic_n} procedural "
+            "tiles whose pixels are painted from their tags (forest texture, rivers, roads, fields, clouds, haze...). "
+            "Everything runs the same way, but the numbers say nothing about real satellite imagery.\n" + HOW_TO_GET,
+        )
+        source, is_real = "synthetic tiles (course_utils.planet)", False
+    else:
+        csv_path, image_dir = found
+        source, is_real = "Planet: Understanding the Amazon from Space (Kaggle)", True
+    names, targets = read_labels(csv_path)
+    total = len(names)
+    if limit is not None and limit < total:
+        names, targets = names[:limit], targets[:limit]
+    images = load_chips(image_dir, names, size=size, progress=progress)
+    counts = {"rows_in_label_file": total, "used": len(names), "left_out_by_limit": total - len(names)}
+    if verbose:
+        note = f" (first {len(names)} of {total} rows because LIMIT={limit})" if counts["left_out_by_limit"] else ""
+        print(f"Loaded {len(names)} chips{note} from {display_path(image_dir)}: {source}; no rows dropped.")
+    return PlanetData(images, targets, names, TAGS, source, is_real, counts)
+
+
+def jpeg_bytes(array: np.ndarray, mode: str = "RGB", quality: int = 92) -> bytes:
+    """Encode a uint8 RGB array as JPEG bytes (mode 'CMYK' writes a 4-component JPEG like Planet's chips)."""
+    buffer = io.BytesIO()
+    Image.fromarray(array).convert(mode).save(buffer, format="JPEG", quality=quality)
+    return buffer.getvalue()
+
+
+def show_chips(images: torch.Tensor, captions: Sequence[str], ncols: int = 6, title: str | None = None,
+               caption_size: int = 8):
+    """Show uint8 chips (N, 3, H, W) in a grid with a (multi-line) caption under each."""
+    import matplotlib.pyplot as plt
+
+    n = len(images)
+    if len(captions) != n:
+        raise ValueError(f"{len(captions)} captions for {n} images.")
+    nrows = max(1, -(-n // ncols))
+    fig, axes = plt.subplots(nrows, ncols, figsize=(ncols * 1.9, nrows * 2.35), squeeze=False)
+    for i, ax in enumerate(axes.flat):
+        ax.axis("off")
+        if i < n:
+            ax.imshow(images[i].permute(1, 2, 0).cpu().numpy())
+            ax.set_title(captions[i], fontsize=caption_size)
+    if title:
+        fig.suptitle(title)
+    fig.tight_layout()
+    return fig

@@ -1,0 +1,275 @@
+"""Unit tests for course_utils.planet (loader, archives, bad input, synthetic tiles) and course_utils.vision."""
+from __future__ import annotations
+
+import io
+import tarfile
+import zipfile
+
+import numpy as np
+import py7zr
+import pytest
+import torch
+from PIL import Image
+
+from course_utils import planet
+from course_utils.planet import (
+    CSV_NAME, IMAGE_DIR, TAGS, PlanetDataError, decode_chip, jpeg_bytes, load_planet, make_synthetic_planet,
+    read_labels, render_synthetic_chip,
+)
+from course_utils.vision import (
+    Augmented, Normalize, SmallCNN, channel_stats, dense_net, feature_maps, random_dihedral, receptive_field,
+    vgg16_multilabel,
+)
+
+GMM_TRAILER = bytes(range(35))  # Planet chips carry a 35-byte trailer after the JPEG end marker
+
+
+def write_dataset(folder, rows, images):
+    """Write train_v2.csv (given rows) and train-jpg/<name>.jpg (given bytes) into folder/planet."""
+    base = folder / "planet"
+    (base / IMAGE_DIR).mkdir(parents=True)
+    (base / CSV_NAME).write_text("image_name,tags\n" + "".join(r + "\n" for r in rows))
+    for name, payload in images.items():
+        (base / IMAGE_DIR / f"{name}.jpg").write_bytes(payload)
+    return base
+
+
+def chip(tags, seed=0, size=64):
+    return render_synthetic_chip(tags, size, np.random.default_rng(seed))
+
+
+def test_cmyk_jpeg_with_trailer_decodes_to_true_colours(tmp_path):
+    rgb = chip(["clear", "primary", "water"])
+    path = tmp_path / "c.jpg"
+    path.write_bytes(jpeg_bytes(rgb, mode="CMYK", quality=95) + GMM_TRAILER)
+    assert Image.open(path).mode == "CMYK"
+    decoded = decode_chip(path, 64)
+    assert decoded.shape == (64, 64, 3) and decoded.dtype == np.uint8
+    assert np.abs(decoded.astype(int) - rgb.astype(int)).mean() < 12  # not inverted (inversion is ~100+ off)
+    sliced = np.asarray(Image.open(path))[..., :3]
+    assert np.abs(sliced.astype(int) - rgb.astype(int)).mean() > 60  # the classic mistake really is wrong
+
+
+def test_decode_resizes_256_chip(tmp_path):
+    path = tmp_path / "big.jpg"
+    path.write_bytes(jpeg_bytes(chip(["clear", "primary"], size=256), mode="CMYK"))
+    assert decode_chip(path, 32).shape == (32, 32, 3)
+
+
+def test_loader_reads_real_layout_and_reports_counts(tmp_path, capsys):
+    names = ["train_0", "train_1", "train_2"]
+    tagsets = [["clear", "primary"], ["cloudy"], ["haze", "primary", "water"]]
+    images = {n: jpeg_bytes(chip(t, i), mode="CMYK") + GMM_TRAILER for i, (n, t) in enumerate(zip(names, tagsets))}
+    write_dataset(tmp_path, [f"{n},{' '.join(t)}" for n, t in zip(names, tagsets)], images)
+    data = load_planet(tmp_path, size=32, progress=False)
+    assert data.is_real and data.images.shape == (3, 3, 32, 32) and data.images.dtype == torch.uint8
+    assert data.names == names
+    assert data.tag_names(data.targets[2]) == ["water", "haze"] or set(data.tag_names(data.targets[2])) == {"haze", "primary", "water"}
+    assert data.targets[1, TAGS.index("cloudy")] == 1 and data.targets[1].sum() == 1
+    assert data.counts == {"rows_in_label_file": 3, "used": 3, "left_out_by_limit": 0}
+    assert "no rows dropped" in capsys.readouterr().out
+    limited = load_planet(tmp_path, size=32, limit=2, progress=False)
+    assert len(limited) == 2 and limited.counts["left_out_by_limit"] == 1
+    assert "first 2 of 3 rows" in capsys.readouterr().out
+
+
+def test_missing_image_is_named(tmp_path):
+    write_dataset(tmp_path, ["train_0,clear primary", "train_1,clear"], {"train_0": jpeg_bytes(chip(["clear"]))})
+    with pytest.raises(FileNotFoundError, match="train_1.jpg"):
+        load_planet(tmp_path, progress=False)
+
+
+def test_corrupt_jpeg_is_named(tmp_path):
+    good = jpeg_bytes(chip(["clear"]))
+    write_dataset(tmp_path, ["train_0,clear", "train_7,clear"], {"train_0": good, "train_7": good[:200]})
+    with pytest.raises(PlanetDataError, match=r"train_7\.jpg.*damaged"):
+        load_planet(tmp_path, progress=False)
+    (tmp_path / "planet" / IMAGE_DIR / "train_7.jpg").write_bytes(b"not an image at all")
+    with pytest.raises(PlanetDataError, match="train_7.jpg"):
+        load_planet(tmp_path, progress=False)
+
+
+@pytest.mark.parametrize("row, message", [
+    ("train_1,clear primary,extra", r"line 3: expected 2 comma-separated fields"),
+    ("train_1", r"line 3: expected 2"),
+    ("train_1,clear artisanal_mine", r"line 3: unknown tag\(s\) 'artisanal_mine'"),
+    ("train_1,", r"line 3: the tags column is empty"),
+    ("train_0,clear", r"line 3: image 'train_0' already appeared on line 2"),
+])
+def test_malformed_csv_row_is_named(tmp_path, row, message):
+    csv = tmp_path / "labels.csv"
+    csv.write_text(f"image_name,tags\ntrain_0,clear primary\n{row}\n")
+    with pytest.raises(PlanetDataError, match=message):
+        read_labels(csv)
+
+
+def test_wrong_header_and_missing_label_file(tmp_path):
+    csv = tmp_path / "labels.csv"
+    csv.write_text("name;tags\ntrain_0;clear\n")
+    with pytest.raises(PlanetDataError, match="line 1: expected the header"):
+        read_labels(csv)
+    with pytest.raises(FileNotFoundError, match="kaggle competitions download"):
+        read_labels(tmp_path / "nope.csv")
+
+
+def test_partial_data_is_an_error_not_a_silent_fallback(tmp_path):
+    (tmp_path / "planet").mkdir()
+    (tmp_path / "planet" / CSV_NAME).write_text("image_name,tags\ntrain_0,clear\n")
+    with pytest.raises(FileNotFoundError, match="images .* missing"):
+        load_planet(tmp_path, progress=False)
+
+
+def test_kaggle_archives_are_extracted_once(tmp_path, monkeypatch):
+    names = [f"train_{i}" for i in range(4)]
+    rows = [f"{n},clear primary" if i % 2 else f"{n},cloudy" for i, n in enumerate(names)]
+    base = tmp_path / "planet"
+    base.mkdir()
+    tar_buffer = io.BytesIO()
+    with tarfile.open(fileobj=tar_buffer, mode="w") as tar:
+        for i, n in enumerate(names):
+            payload = jpeg_bytes(chip(["clear", "primary"], i), mode="CMYK") + GMM_TRAILER
+            info = tarfile.TarInfo(f"train-jpg/{n}.jpg")
+            info.size = len(payload)
+            tar.addfile(info, io.BytesIO(payload))
+    tar_file = tmp_path / "train-jpg.tar"
+    tar_file.write_bytes(tar_buffer.getvalue())
+    with py7zr.SevenZipFile(base / "train-jpg.tar.7z", "w") as archive:
+        archive.write(tar_file, "train-jpg.tar")
+    with zipfile.ZipFile(base / "train_v2.csv.zip", "w") as archive:
+        archive.writestr("train_v2.csv", "image_name,tags\n" + "\n".join(rows) + "\n")
+    data = load_planet(tmp_path, size=32, progress=False)
+    assert data.is_real and len(data) == 4
+    extracted = base / "extracted"
+    assert (extracted / IMAGE_DIR / "train_3.jpg").is_file() and (extracted / CSV_NAME).is_file()
+    calls = []
+    monkeypatch.setattr(planet, "extract_image_archive", lambda *a: calls.append(a))
+    again = load_planet(tmp_path, size=32, progress=False)
+    assert torch.equal(again.images, data.images)
+    assert not calls, "the 7z archive was extracted a second time"
+
+
+def test_damaged_archives_are_reported(tmp_path):
+    base = tmp_path / "planet"
+    base.mkdir()
+    (base / "train-jpg.tar.7z").write_bytes(b"7z? no")
+    (base / "train_v2.csv.zip").write_bytes(b"PK? no")
+    with pytest.raises(PlanetDataError, match="train_v2.csv.zip is not a readable zip"):
+        load_planet(tmp_path, progress=False)
+    with zipfile.ZipFile(base / "train_v2.csv.zip", "w") as archive:
+        archive.writestr("train_v2.csv", "image_name,tags\ntrain_0,clear\n")
+    with pytest.raises(PlanetDataError, match="train-jpg.tar.7z is not a readable 7z"):
+        load_planet(tmp_path, progress=False)
+
+
+def test_empty_data_root_falls_back_to_synthetic_with_notice(tmp_path, capsys):
+    data = load_planet(tmp_path, size=32, synthetic_n=40, progress=False)
+    out = capsys.readouterr().out
+    assert "NOT Planet scores" in out and "kaggle competitions download" in out
+    assert not data.is_real and len(data) == 40 and data.images.shape[1:] == (3, 32, 32)
+    assert (data.targets.sum(1) >= 1).all()
+    with pytest.raises(FileNotFoundError, match="No Planet data"):
+        load_planet(tmp_path, synthetic="never", progress=False)
+    with pytest.raises(ValueError, match="synthetic must be"):
+        load_planet(tmp_path, synthetic="maybe", progress=False)
+    with pytest.raises(ValueError, match="LIMIT"):
+        load_planet(tmp_path, limit=0, progress=False)
+
+
+def test_synthetic_tiles_follow_planet_rules_and_pixels_depend_on_tags(tmp_path):
+    folder = make_synthetic_planet(tmp_path / "syn", n=300, size=64, seed=1)
+    names, targets = read_labels(folder / CSV_NAME)
+    assert len(names) == 300 and (folder / IMAGE_DIR / f"{names[-1]}.jpg").is_file()
+    weather = targets[:, [TAGS.index(t) for t in planet.WEATHER_TAGS]]
+    assert (weather.sum(1) == 1).all(), "exactly one weather tag per chip"
+    cloudy = targets[:, TAGS.index("cloudy")] == 1
+    assert (targets[cloudy].sum(1) == 1).all(), "cloudy comes alone"
+    frequency = targets.mean(0)
+    assert frequency[TAGS.index("primary")] > 0.8 and frequency[TAGS.index("clear")] > 0.5
+    rng = np.random.default_rng(0)
+    cloudy_px = render_synthetic_chip(["cloudy"], 64, rng).mean()
+    forest_px = render_synthetic_chip(["clear", "primary"], 64, rng).mean()
+    hazy_px = render_synthetic_chip(["haze", "primary"], 64, rng).mean()
+    assert cloudy_px > hazy_px > forest_px + 40
+    river = render_synthetic_chip(["clear", "primary", "water"], 64, np.random.default_rng(5))
+    plain = render_synthetic_chip(["clear", "primary"], 64, np.random.default_rng(5))
+    assert (river[..., 2].astype(int) - river[..., 1].astype(int) > 20).sum() > (plain[..., 2].astype(int) - plain[..., 1].astype(int) > 20).sum() + 30
+
+
+def test_image_size_is_validated(tmp_path):
+    with pytest.raises(ValueError, match="IMAGE_SIZE"):
+        planet.load_chips(tmp_path, [], size=4)
+
+
+# ---------------------------------------------------------------- vision
+
+
+def test_channel_stats_and_normalize():
+    images = torch.zeros(2, 3, 4, 4, dtype=torch.uint8)
+    images[:, 0] = 255
+    mean, std = channel_stats(images)
+    assert mean == pytest.approx([1.0, 0.0, 0.0])
+    out = Normalize([0.5, 0.5, 0.5], [0.5, 0.5, 0.5])(images)
+    assert out[:, 0].eq(1).all() and out[:, 1].eq(-1).all()
+
+
+def test_models_output_one_logit_per_tag():
+    x = torch.randint(0, 256, (2, 3, 64, 64), dtype=torch.uint8)
+    cnn = SmallCNN(17, [0.5] * 3, [0.2] * 3, channels=(8, 8, 8, 8))
+    assert cnn(x).shape == (2, 17)
+    dense = dense_net(17, (3, 64, 64), [0.5] * 3, [0.2] * 3)
+    assert dense(x).shape == (2, 17)
+    maps = feature_maps(cnn, cnn.blocks[0], x[0])
+    assert maps.shape == (8, 32, 32)
+
+
+def test_vgg16_offline_says_it_trains_from_scratch(capsys, monkeypatch):
+    from torchvision.models import VGG16_Weights
+
+    def offline(*args, **kwargs):
+        raise OSError("network unreachable")
+
+    monkeypatch.setattr(VGG16_Weights.IMAGENET1K_V1.__class__, "get_state_dict", offline)
+    model, origin = vgg16_multilabel(5)
+    assert "from scratch" in origin and "network unreachable" in origin
+    assert "from scratch" in capsys.readouterr().out
+    assert model(torch.zeros(1, 3, 32, 32, dtype=torch.uint8)).shape == (1, 5)
+
+
+def test_vgg16_loads_a_local_weights_file(tmp_path):
+    from torchvision.models import vgg16
+
+    reference = vgg16(weights=None)
+    path = tmp_path / "vgg16.pth"
+    torch.save(reference.state_dict(), path)
+    model, origin = vgg16_multilabel(3, weights_path=path, verbose=False)
+    assert "ImageNet weights from" in origin
+    assert torch.equal(model[1][0].weight, reference.features[0].weight)
+    with pytest.raises(FileNotFoundError, match="VGG16_WEIGHTS"):
+        vgg16_multilabel(3, weights_path=tmp_path / "missing.pth")
+
+
+def test_random_dihedral_is_a_symmetry_of_each_image():
+    x = torch.arange(2 * 1 * 3 * 3).view(2, 1, 3, 3)
+    out = random_dihedral(x, torch.Generator().manual_seed(0))
+    for original, augmented in zip(x, out):
+        variants = [torch.rot90(original, k, (1, 2)) for k in range(4)]
+        variants += [v.flip(2) for v in variants]
+        assert any(torch.equal(augmented, v) for v in variants)
+    with pytest.raises(ValueError, match="square"):
+        random_dihedral(torch.zeros(1, 3, 4, 5))
+
+
+def test_augmented_batches_change_images_but_not_targets():
+    x = torch.randint(0, 255, (64, 3, 8, 8), dtype=torch.uint8)
+    y = torch.arange(64).float()
+    batches = Augmented([(x, y)], seed=0)
+    assert len(batches) == 1
+    (ax, ay), = list(batches)
+    assert torch.equal(ay, y) and not torch.equal(ax, x) and ax.dtype == torch.uint8
+
+
+def test_receptive_field():
+    assert receptive_field([3, 2] * 4, [1, 2] * 4) == 46
+    assert receptive_field([3, 3], [1, 1]) == 5
+    with pytest.raises(ValueError):
+        receptive_field([3], [1, 1])
