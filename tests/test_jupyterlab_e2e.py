@@ -1,0 +1,226 @@
+"""End to end in a real browser: JupyterLab (token auth, loopback) driven by headless Debian Chromium via Playwright.
+
+Opens a notebook, runs all cells (quick profile), checks that no cell shows an error, and that an ipywidgets
+slider renders and reacts (moving it changes what the cell displays). Screenshots go to build/e2e/.
+Chromium comes from `.ci/install_browser.sh` (Debian's `chromium` package); with CI=true a missing browser fails.
+"""
+from __future__ import annotations
+
+import json
+import os
+import secrets
+import shutil
+import socket
+import subprocess
+import sys
+import time
+import urllib.error
+import urllib.request
+from pathlib import Path
+
+import nbformat
+import pytest
+from papermill.iorw import load_notebook_node
+from papermill.parameterize import parameterize_notebook
+
+REPO = Path(__file__).resolve().parents[1]
+FIXTURES = Path(__file__).parent / "fixtures" / "notebooks"
+SHOTS = REPO / "build" / "e2e"
+CHROMIUM = Path(os.environ.get("COURSE_CHROMIUM", "/usr/bin/chromium"))
+CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
+                 "--disable-component-update", "--no-first-run"]
+RUN_TIMEOUT_S = int(os.environ.get("COURSE_E2E_TIMEOUT", "600"))
+
+
+def lesson_with_widgets() -> list[Path]:
+    """The lesson notebook whose slider the test moves: 02 (learning rate) once it exists, else 01 (labeling cost)."""
+    for pattern in ("02_*.ipynb", "01_*.ipynb"):
+        found = sorted((REPO / "notebooks").glob(pattern))
+        if found:
+            return found[:1]
+    return []
+
+
+CASES = [FIXTURES / "93_fixture_widgets.ipynb", *lesson_with_widgets()]
+
+
+def require_chromium() -> None:
+    """Fail under CI and skip elsewhere when the browser is not installed."""
+    if CHROMIUM.is_file():
+        return
+    message = f"Chromium not found at {CHROMIUM}: run .ci/install_browser.sh (apt-get install chromium)."
+    if os.environ.get("CI", "").lower() == "true":
+        pytest.fail(message)
+    pytest.skip(message)
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+@pytest.fixture(scope="module")
+def lab(tmp_path_factory):
+    """A JupyterLab server on 127.0.0.1 with a token, serving a temp copy of notebooks (quick profile) + assets."""
+    require_chromium()
+    root = tmp_path_factory.mktemp("lab")
+    (root / "notebooks").mkdir()
+    for source in CASES:
+        nb = load_notebook_node(str(source))  # with the metadata papermill's parameterize expects
+        quick = parameterize_notebook(nb, nb.metadata["course_kit"]["quick_parameters"])
+        nbformat.write(quick, root / "notebooks" / source.name)
+    shutil.copy(FIXTURES / "fixture_checks.py", root / "notebooks")
+    if (REPO / "assets").is_dir():
+        shutil.copytree(REPO / "assets", root / "assets")
+    settings = root / ".lab-settings" / "@jupyterlab" / "notebook-extension"
+    settings.mkdir(parents=True)  # render every cell (no windowing); start the kernel without asking
+    (settings / "tracker.jupyterlab-settings").write_text(json.dumps({"windowingMode": "none", "autoStartDefaultKernel": True}))
+    token, port = secrets.token_hex(16), free_port()
+    env = {**os.environ, "JUPYTERLAB_SETTINGS_DIR": str(root / ".lab-settings"),
+           "JUPYTERLAB_WORKSPACES_DIR": str(root / ".lab-workspaces"), "JUPYTER_CONFIG_DIR": str(root / ".jupyter"),
+           "JUPYTER_RUNTIME_DIR": str(root / ".runtime"),
+           "MPLBACKEND": "module://matplotlib_inline.backend_inline"}
+    log = open(root / "jupyterlab.log", "w")
+    server = subprocess.Popen(
+        [sys.executable, "-m", "jupyter", "lab", "--no-browser", "--ip=127.0.0.1", f"--port={port}",
+         f"--IdentityProvider.token={token}", f"--ServerApp.root_dir={root}", "--LabApp.news_url=",
+         "--LabApp.check_for_updates_class=jupyterlab.NeverCheckForUpdate", "--LabApp.extension_manager=readonly",
+         *(["--allow-root"] if hasattr(os, "geteuid") and os.geteuid() == 0 else [])],
+        cwd=root, env=env, stdout=log, stderr=subprocess.STDOUT)
+    base = f"http://127.0.0.1:{port}"
+    try:
+        deadline = time.monotonic() + 120
+        while True:
+            try:
+                with urllib.request.urlopen(f"{base}/api/status?token={token}", timeout=5) as answer:
+                    if answer.status == 200:
+                        break
+            except OSError:
+                pass
+            assert server.poll() is None, (root / "jupyterlab.log").read_text()[-3000:]
+            assert time.monotonic() < deadline, "JupyterLab did not start within 120 s"
+            time.sleep(0.5)
+        with pytest.raises(urllib.error.HTTPError) as denied:
+            urllib.request.urlopen(f"{base}/api/contents", timeout=5)
+        assert denied.value.code == 403, "token auth must be on"
+        yield base, token, root
+    finally:
+        server.terminate()
+        try:
+            server.wait(timeout=20)
+        except subprocess.TimeoutExpired:
+            server.kill()
+        log.close()
+
+
+@pytest.fixture(scope="module")
+def browser():
+    require_chromium()
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as playwright:
+        chromium = playwright.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS, headless=True)
+        yield chromium
+        chromium.close()
+
+
+PROMPTS_JS = """() => Array.from(document.querySelectorAll('.jp-NotebookPanel:not(.lm-mod-hidden) .jp-CodeCell .jp-InputArea-prompt'))
+                 .map(p => p.textContent.trim())"""
+
+
+def wait_for_kernel(base: str, token: str, name: str, timeout_s: int = 120) -> None:
+    """Wait until the server has a session for the notebook whose kernel is idle (started and connected)."""
+    deadline = time.monotonic() + timeout_s
+    while time.monotonic() < deadline:
+        with urllib.request.urlopen(f"{base}/api/sessions?token={token}", timeout=10) as answer:
+            sessions = json.load(answer)
+        states = [s["kernel"]["execution_state"] for s in sessions if s["path"].endswith(name) and s.get("kernel")]
+        if "idle" in states:
+            return
+        time.sleep(1)
+    raise AssertionError(f"no idle kernel for {name} within {timeout_s} s")
+
+
+def run_all_cells(page, timeout_s: int) -> list[str]:
+    """Click Run > Run All Cells and wait until every code cell shows an execution count."""
+    deadline = time.monotonic() + timeout_s
+    prompts: list[str] = []
+    for attempt in range(2):  # a click that lands while the kernel connection settles can be dropped: retry once
+        page.locator(".lm-MenuBar-item", has_text="Run").first.click()
+        page.get_by_role("menuitem", name="Run All Cells", exact=True).click()
+        started = time.monotonic()
+        while time.monotonic() < deadline:
+            prompts = page.evaluate(PROMPTS_JS)
+            if prompts and all(p.startswith("[") and p[1:-2].isdigit() for p in prompts):
+                return prompts
+            if attempt == 0 and all(p == "[ ]:" for p in prompts) and time.monotonic() - started > 20:
+                break
+            time.sleep(1)
+    raise AssertionError(f"cells did not finish within {timeout_s} s: prompts {prompts}")
+
+
+def shown_errors(page) -> list[str]:
+    """Texts of error outputs (tracebacks) displayed in the notebook."""
+    return page.evaluate("""() => Array.from(document.querySelectorAll(
+        '.jp-NotebookPanel:not(.lm-mod-hidden) .jp-OutputArea-output[data-mime-type="application/vnd.jupyter.stderr"]'))
+        .map(o => o.textContent).filter(t => /Traceback|Error:|Exception/.test(t))""")
+
+
+def widget_cell_state(cell) -> str:
+    """What a widget cell displays besides the slider itself: output text and figure bytes."""
+    return cell.evaluate("""c => Array.from(c.querySelectorAll('.jp-OutputArea-output'))
+        .filter(o => !o.querySelector('.widget-slider'))
+        .map(o => o.innerText + Array.from(o.querySelectorAll('img')).map(i => i.src.slice(-200)).join('|')).join('\\n')
+        + Array.from(c.querySelectorAll('.widget-output, .jupyter-widgets-output-area')).map(o => o.innerText
+        + Array.from(o.querySelectorAll('img')).map(i => i.src.slice(-200)).join('|')).join('\\n')""")
+
+
+@pytest.mark.parametrize("source", CASES, ids=lambda p: p.stem)
+def test_notebook_runs_in_jupyterlab_and_its_slider_reacts(lab, browser, source):
+    base, token, root = lab
+    SHOTS.mkdir(parents=True, exist_ok=True)
+    page = browser.new_page(viewport={"width": 1400, "height": 1000})
+    console_errors: list[str] = []
+    page.on("pageerror", lambda exc: console_errors.append(str(exc)))
+    try:
+        page.goto(f"{base}/lab/tree/notebooks/{source.name}?token={token}")
+        page.wait_for_selector(".jp-NotebookPanel .jp-Notebook .jp-Cell", timeout=120_000)
+        page.wait_for_selector(".jp-Notebook-ExecutionIndicator[data-status='idle']", timeout=120_000)
+        wait_for_kernel(base, token, source.name)
+        prompts = run_all_cells(page, RUN_TIMEOUT_S)
+        page.screenshot(path=str(SHOTS / f"{source.stem}-after-run-all.png"))
+        code_cells = [c for c in nbformat.read(source, as_version=4).cells if c.cell_type == "code"]
+        assert len(prompts) == len(code_cells) + 1, "every code cell (plus the injected quick parameters) ran"
+        assert shown_errors(page) == [], "a cell shows an error"
+
+        slider_cell = page.locator(".jp-CodeCell", has=page.locator(".widget-slider")).first
+        slider_cell.scroll_into_view_if_needed()
+        handle = slider_cell.locator(".widget-slider .noUi-handle").first
+        handle.wait_for(state="visible", timeout=30_000)
+        before = widget_cell_state(slider_cell)
+        assert before.strip(), "the widget cell displays something besides its slider"
+        slider_cell.screenshot(path=str(SHOTS / f"{source.stem}-widget-before.png"))
+        handle.focus()
+        for _ in range(3):
+            handle.press("ArrowRight")
+        deadline = time.monotonic() + 60
+        after = before
+        while after == before and time.monotonic() < deadline:
+            time.sleep(0.5)
+            after = widget_cell_state(slider_cell)
+        slider_cell.screenshot(path=str(SHOTS / f"{source.stem}-widget-after.png"))
+        assert after != before, "moving the slider changed nothing the cell displays"
+        if source.stem == "93_fixture_widgets":
+            assert "x squared = 9" in before and "x squared = 36" in after
+
+        page.keyboard.press("Control+s")
+        time.sleep(2)
+        saved = nbformat.read(root / "notebooks" / source.name, as_version=4)
+        errors = [o for c in saved.cells if c.cell_type == "code" for o in c.outputs if o.output_type == "error"]
+        assert not errors, [f"{e.ename}: {e.evalue}" for e in errors]
+        assert all(c.execution_count for c in saved.cells if c.cell_type == "code")
+        assert not console_errors, console_errors
+    finally:
+        page.screenshot(path=str(SHOTS / f"{source.stem}-final.png"))
+        page.close()
