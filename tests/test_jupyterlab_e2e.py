@@ -167,13 +167,19 @@ def shown_errors(page) -> list[str]:
         .map(o => o.textContent).filter(t => /Traceback|Error:|Exception/.test(t))""")
 
 
-def widget_cell_state(cell) -> str:
-    """What a widget cell displays besides the slider itself: output text and figure bytes."""
-    return cell.evaluate("""c => Array.from(c.querySelectorAll('.jp-OutputArea-output'))
-        .filter(o => !o.querySelector('.widget-slider'))
-        .map(o => o.innerText + Array.from(o.querySelectorAll('img')).map(i => i.src.slice(-200)).join('|')).join('\\n')
-        + Array.from(c.querySelectorAll('.widget-output, .jupyter-widgets-output-area')).map(o => o.innerText
-        + Array.from(o.querySelectorAll('img')).map(i => i.src.slice(-200)).join('|')).join('\\n')""")
+def widget_cell_state(cell) -> dict:
+    """What a widget cell displays besides the slider itself: output text and figures (tail of each image)."""
+    return cell.evaluate("""c => {
+        const outputs = Array.from(c.querySelectorAll('.jp-OutputArea-output'))
+            .filter(o => !o.querySelector('.jp-OutputArea-output'));
+        const text = outputs.map(o => {
+            const copy = o.cloneNode(true);
+            copy.querySelectorAll('.widget-slider').forEach(s => s.remove());  // the slider and its readout
+            return copy.textContent;
+        }).join('\\n');
+        const images = Array.from(c.querySelectorAll('.jp-OutputArea-output img')).map(i => i.src.slice(-300));
+        return {text: text, images: images};
+    }""")
 
 
 @pytest.mark.parametrize("source", CASES, ids=lambda p: p.stem)
@@ -184,7 +190,8 @@ def test_notebook_runs_in_jupyterlab_and_its_slider_reacts(lab, browser, source)
     console_errors: list[str] = []
     page.on("pageerror", lambda exc: console_errors.append(str(exc)))
     try:
-        page.goto(f"{base}/lab/tree/notebooks/{source.name}?token={token}")
+        # a workspace of its own per notebook, so tabs opened by an earlier case do not come back
+        page.goto(f"{base}/lab/workspaces/{source.stem}/tree/notebooks/{source.name}?token={token}")
         page.wait_for_selector(".jp-NotebookPanel .jp-Notebook .jp-Cell", timeout=120_000)
         page.wait_for_selector(".jp-Notebook-ExecutionIndicator[data-status='idle']", timeout=120_000)
         wait_for_kernel(base, token, source.name)
@@ -194,12 +201,13 @@ def test_notebook_runs_in_jupyterlab_and_its_slider_reacts(lab, browser, source)
         assert len(prompts) == len(code_cells) + 1, "every code cell (plus the injected quick parameters) ran"
         assert shown_errors(page) == [], "a cell shows an error"
 
-        slider_cell = page.locator(".jp-CodeCell", has=page.locator(".widget-slider")).first
+        panel = page.locator(".jp-NotebookPanel:not(.lm-mod-hidden)")
+        slider_cell = panel.locator(".jp-CodeCell", has=page.locator(".widget-slider")).first
         slider_cell.scroll_into_view_if_needed()
         handle = slider_cell.locator(".widget-slider .noUi-handle").first
         handle.wait_for(state="visible", timeout=30_000)
         before = widget_cell_state(slider_cell)
-        assert before.strip(), "the widget cell displays something besides its slider"
+        assert before["text"].strip() or before["images"], "the widget cell displays something besides its slider"
         slider_cell.screenshot(path=str(SHOTS / f"{source.stem}-widget-before.png"))
         handle.focus()
         for _ in range(3):
@@ -212,7 +220,9 @@ def test_notebook_runs_in_jupyterlab_and_its_slider_reacts(lab, browser, source)
         slider_cell.screenshot(path=str(SHOTS / f"{source.stem}-widget-after.png"))
         assert after != before, "moving the slider changed nothing the cell displays"
         if source.stem == "93_fixture_widgets":
-            assert "x squared = 9" in before and "x squared = 36" in after
+            assert "x squared = 9" in before["text"] and "x squared = 36" in after["text"]
+        if before["images"]:
+            assert after["images"] and after["images"] != before["images"], "the figure follows the slider"
 
         page.keyboard.press("Control+s")
         time.sleep(2)
@@ -224,3 +234,13 @@ def test_notebook_runs_in_jupyterlab_and_its_slider_reacts(lab, browser, source)
     finally:
         page.screenshot(path=str(SHOTS / f"{source.stem}-final.png"))
         page.close()
+
+
+def test_missing_browser_fails_under_ci_and_skips_elsewhere(monkeypatch, tmp_path):
+    monkeypatch.setattr(sys.modules[__name__], "CHROMIUM", tmp_path / "no-chromium")
+    monkeypatch.setenv("CI", "true")
+    with pytest.raises(pytest.fail.Exception, match="install_browser.sh"):
+        require_chromium()
+    monkeypatch.delenv("CI")
+    with pytest.raises(pytest.skip.Exception):
+        require_chromium()
