@@ -19,6 +19,8 @@ def test_marked_outputs_reproduce_under_nbval(name):
     marked = sum("NBVAL_CHECK_OUTPUT" in c.source for c in nb.cells if c.cell_type == "code")
     assert marked >= 1, f"{name} marks no deterministic cell with # NBVAL_CHECK_OUTPUT"
     nb.metadata.setdefault("papermill", {})  # committed notebooks have papermill's run metadata stripped
+    for cell in nb.cells:
+        cell.metadata.setdefault("tags", [])  # papermill expects every cell to have a tags list
     quick = parameterize_notebook(nb, quick_parameters(name))
     target = NOTEBOOK_DIR / f".nbval_{name}.ipynb"  # beside the original so relative paths resolve the same
     nbformat.write(quick, target)
