@@ -32,6 +32,7 @@ import hashlib
 import json
 import math
 import os
+import time
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Callable, Sequence
@@ -265,6 +266,10 @@ def load_bundle(path: str | os.PathLike[str], map_location: str | torch.device =
         raise FileNotFoundError(f"The bundle folder {display_path(folder)} has no {weights.name}; it is incomplete. "
                                 "Save the model again with save_bundle.")
     expected = meta.get("weights_sha256")
+    if expected and file_sha256(weights) != expected:
+        time.sleep(0.5)  # save_bundle may be rewriting this bundle right now (weights first, then the JSON)
+        meta = read_bundle_meta(folder)
+        expected = meta.get("weights_sha256")
     if expected and file_sha256(weights) != expected:
         raise BundleError(f"{display_path(weights)} does not match the checksum in {META_FILE}: the file is damaged "
                           "or was replaced. Save the model again with save_bundle.")
