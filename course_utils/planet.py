@@ -23,6 +23,7 @@ from tqdm.auto import tqdm
 
 from .notice import show_notice
 from .paths import data_root, display_path, writable_dir
+from .train import progress_bars_enabled
 
 # The 17 tags, most frequent first (counts in the full 40,479-row label file).
 TAGS = (
@@ -394,12 +395,14 @@ def load_planet(
     synthetic: str = "auto",
     synthetic_n: int = 1000,
     seed: int = 0,
-    progress: bool = True,
+    progress: bool | None = None,
     verbose: bool = True,
 ) -> PlanetData:
     """Load real Planet chips from the data root (extracting Kaggle's archives once), or synthetic tiles offline.
 
-    synthetic: 'auto' (fallback when no real data), 'never' (error instead) or 'always'."""
+    synthetic: 'auto' (fallback when no real data), 'never' (error instead) or 'always'.
+    progress: show a progress bar while decoding (None: unless $COURSE_PROGRESS is "0")."""
+    progress = progress_bars_enabled() if progress is None else progress
     if synthetic not in ("auto", "never", "always"):
         raise ValueError(f"synthetic must be 'auto', 'never' or 'always', got {synthetic!r}.")
     if limit is not None and (not isinstance(limit, int) or limit < 1):
@@ -441,15 +444,18 @@ def jpeg_bytes(array: np.ndarray, mode: str = "RGB", quality: int = 92) -> bytes
 
 
 def show_chips(images: torch.Tensor, captions: Sequence[str], ncols: int = 6, title: str | None = None,
-               caption_size: int = 8):
-    """Show uint8 chips (N, 3, H, W) in a grid with a (multi-line) caption under each."""
+               caption_size: float = 8, chip_inches: float = 1.6):
+    """Show uint8 chips (N, 3, H, W) in a grid with a (multi-line) caption above each."""
     import matplotlib.pyplot as plt
 
     n = len(images)
     if len(captions) != n:
         raise ValueError(f"{len(captions)} captions for {n} images.")
     nrows = max(1, -(-n // ncols))
-    fig, axes = plt.subplots(nrows, ncols, figsize=(ncols * 1.9, nrows * 2.35), squeeze=False)
+    lines = max((c.count("\n") + 1 for c in captions), default=1)
+    row_inches = chip_inches + lines * caption_size / 60 + 0.1
+    fig, axes = plt.subplots(nrows, ncols, figsize=(ncols * (chip_inches + 0.25), nrows * row_inches + 0.4),
+                             squeeze=False)
     for i, ax in enumerate(axes.flat):
         ax.axis("off")
         if i < n:

@@ -273,3 +273,14 @@ def test_receptive_field():
     assert receptive_field([3, 3], [1, 1]) == 5
     with pytest.raises(ValueError):
         receptive_field([3], [1, 1])
+
+
+def test_show_chips_draws_one_panel_per_chip_and_checks_captions():
+    import matplotlib
+
+    matplotlib.use("Agg")
+    images = torch.randint(0, 255, (5, 3, 16, 16), dtype=torch.uint8)
+    fig = planet.show_chips(images, ["a\nb"] * 5, ncols=3)
+    assert sum(ax.get_images() != [] for ax in fig.axes) == 5
+    with pytest.raises(ValueError, match="captions"):
+        planet.show_chips(images, ["a"], ncols=3)

@@ -1,0 +1,40 @@
+"""Lesson 05 (Planet CNN): the quick profile runs cleanly and its model beats the trivial baselines."""
+from __future__ import annotations
+
+import os
+
+from notebook_runner import error_outputs, run_quick
+
+NAME = "05_cnn_amazon_satellite"
+
+
+def test_quick_run_has_no_errors_and_records_results():
+    path, results = run_quick(NAME)
+    assert error_outputs(path) == []
+    for key in ("test_f2_per_label_thresholds", "test_f2_global_threshold", "test_f2_most_frequent_baseline",
+                "test_f2_all_positive_baseline", "test_f2_dense_net", "cnn_parameters", "dense_parameters"):
+        assert key in results, f"{key} was not recorded"
+    assert results["n_chips"] == 300  # quick profile LIMIT
+
+
+def test_model_beats_the_all_positive_baseline_and_scores_are_f2_values():
+    _, results = run_quick(NAME)
+    scores = [v for k, v in results.items() if k.startswith("test_f2")]
+    assert all(0.0 <= s <= 1.0 for s in scores)
+    assert results["test_f2_global_threshold"] > results["test_f2_all_positive_baseline"] + 0.1
+    assert results["test_f2_per_label_thresholds"] > results["test_f2_all_positive_baseline"] + 0.1
+
+
+def test_cnn_is_much_smaller_than_the_dense_net():
+    _, results = run_quick(NAME)
+    assert results["dense_parameters"] > 10 * results["cnn_parameters"]
+
+
+def test_data_source_matches_the_data_root():
+    _, results = run_quick(NAME)
+    root = os.environ.get("COURSE_DATA_DIR", "")
+    has_planet = bool(root) and os.path.isdir(os.path.join(root, "planet"))
+    assert results["data_source"] == ("real" if has_planet else "synthetic")
+    if has_planet:  # on the real sample the baselines have known values (about 0.48 and 0.65-0.67)
+        assert 0.40 < results["test_f2_all_positive_baseline"] < 0.56
+        assert 0.58 < results["test_f2_most_frequent_baseline"] < 0.75
