@@ -189,6 +189,7 @@ class Run:
     parameters: dict[str, Any]  # everything injected (quick profile + grid values)
     output: str  # executed notebook path
     profile: str = "full"
+    source_sha: str = ""  # hash of the notebook that was (or will be) executed
     status: str = "pending"  # pending | ok | failed | skipped
     seconds: float = 0.0
     error: str = ""
@@ -254,11 +255,15 @@ def plan_runs(requests: dict[str, dict[str, list[Any]]], out: Path, quick: bool 
                     problems.append(f"{notebook.stem}: wrong type for {pname}: {problem}.")
         if problems:
             continue
+        if notebook.stem in {r.notebook for r in runs}:
+            problems.append(f"{notebook.stem} is listed twice; give each notebook once (merge its grids).")
+            continue
         profile = "quick" if quick else "full"
+        sha = hashlib.sha256(notebook.read_bytes()).hexdigest()
         for varied in expand_grid(grid):
             slug = slugify(varied, profile)
             output = out / notebook.stem / slug / f"{notebook.stem}.ipynb"
-            runs.append(Run(notebook.stem, str(notebook), slug, varied, {**base, **varied}, str(output), profile))
+            runs.append(Run(notebook.stem, str(notebook), slug, varied, {**base, **varied}, str(output), profile, sha))
     if problems:
         raise BatchError("Nothing was run. Fix these first:\n  - " + "\n  - ".join(problems))
     return runs
@@ -301,7 +306,7 @@ def execute(run: Run, threads: int | None = None, timeout: int | None = None, ke
 
 
 def finished_before(run: Run) -> Run | None:
-    """Return the stored run when the same notebook and parameters already succeeded in this folder."""
+    """Return the stored run when the same notebook (unchanged) and parameters already succeeded in this folder."""
     stored = run.folder / RUN_FILE
     if not stored.is_file() or not Path(run.output).is_file():
         return None
@@ -310,7 +315,7 @@ def finished_before(run: Run) -> Run | None:
     except (OSError, ValueError):
         return None
     same = previous.get("parameters") == json.loads(json.dumps(run.parameters, default=str))
-    if previous.get("status") != "ok" or not same:
+    if previous.get("status") != "ok" or not same or previous.get("source_sha") != run.source_sha:
         return None
     kept = Run(**{k: v for k, v in previous.items() if k in Run.__dataclass_fields__})
     kept.status = "skipped"

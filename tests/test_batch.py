@@ -205,3 +205,23 @@ def test_course_run_reports_the_failing_cell(tmp_path, monkeypatch):
     row = json.loads((out / "results.json").read_text())[0]
     assert row["status"] == "failed" and "FloatingPointError" in row["error"] and "cell " in row["error"]
     assert "FAILED" in (out / "summary.md").read_text()
+
+
+def test_a_changed_notebook_is_run_again_on_resume(tmp_path):
+    shutil.copy(FIXTURES / "91_fixture_mean.ipynb", tmp_path)
+    args = ["--notebook-dir", str(tmp_path), "91_fixture_mean", "--quick", "--out", str(tmp_path / "out"), "--no-progress"]
+    assert batch.main(args) == 0
+    assert batch.main(args) == 0
+    assert [r["status"] for r in rows(tmp_path / "out")] == ["skipped"]
+    nb = nbformat.read(tmp_path / "91_fixture_mean.ipynb", as_version=4)
+    nb.cells[2].source = nb.cells[2].source.replace('LABEL = "demo"', 'LABEL = "edited"')
+    nbformat.write(nb, tmp_path / "91_fixture_mean.ipynb")
+    assert batch.main(args) == 0
+    table = rows(tmp_path / "out")
+    assert [r["status"] for r in table] == ["ok"] and table[0]["result.label"] == "edited"
+    assert table[0]["run"] == "defaults__quick"
+
+
+def test_a_notebook_listed_twice_is_refused(tmp_path, capsys):
+    assert batch.main(["--notebook-dir", str(FIXTURES), "--out", str(tmp_path / "o"), "91", "91_fixture_mean"]) == 2
+    assert "91_fixture_mean is listed twice" in capsys.readouterr().err

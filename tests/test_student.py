@@ -159,3 +159,26 @@ def test_no_solution_text_reaches_students(path):
     assert not leaked, f"{path.name}: solution text in the student version: {leaked[:3]}"
     placeholders = sum(student._source(c).count("# YOUR CODE HERE") for c in result["cells"])
     assert placeholders >= 2
+
+
+@pytest.mark.parametrize("path", LESSONS, ids=lambda p: p.stem)
+def test_lesson_student_version_stops_at_its_first_exercise_with_the_hint(path, tmp_path):
+    """Quick profile; every cell before the first check runs as in the lesson, the check says 'not answered'."""
+    instructor = json.loads(path.read_text(encoding="utf-8"))
+    version = student.student_version(instructor, path.name)
+    checks = [i for i, c in enumerate(version["cells"]) if c["cell_type"] == "code"
+              and student.CHECK_CALL.search(student._source(c)) and not student.has_solution(instructor["cells"][i])]
+    assert checks, f"{path.name} has no check cell"
+    version["cells"] = version["cells"][: checks[0] + 1]  # nothing after the first check can run anyway
+    target = path.parent / f".student_{path.stem}.ipynb"  # beside the lesson so relative paths resolve the same
+    target.write_text(json.dumps(version))
+    quick = instructor["metadata"]["course_kit"]["quick_parameters"]
+    try:
+        with pytest.raises(PapermillExecutionError) as caught:
+            papermill.execute_notebook(str(target), str(tmp_path / path.name), parameters=quick,
+                                       cwd=str(path.parent), kernel_name="python3", progress_bar=False)
+    finally:
+        target.unlink(missing_ok=True)
+    assert caught.value.ename == "ExerciseFailed", f"{caught.value.ename}: {caught.value.evalue}"
+    assert NOT_ANSWERED in caught.value.evalue
+    assert student._source(version["cells"][checks[0]]).strip() in caught.value.source
