@@ -453,7 +453,7 @@ def show_chips(images: torch.Tensor, captions: Sequence[str], ncols: int = 6, ti
         raise ValueError(f"{len(captions)} captions for {n} images.")
     nrows = max(1, -(-n // ncols))
     lines = max((c.count("\n") + 1 for c in captions), default=1)
-    row_inches = chip_inches + lines * caption_size / 60 + 0.1
+    row_inches = chip_inches + lines * caption_size * 1.9 / 72 + 0.3
     fig, axes = plt.subplots(nrows, ncols, figsize=(ncols * (chip_inches + 0.25), nrows * row_inches + 0.4),
                              squeeze=False)
     for i, ax in enumerate(axes.flat):
