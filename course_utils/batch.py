@@ -12,8 +12,8 @@ or with a YAML file (``python -m course_utils.batch --config grid.yaml``)::
     workers: 2
 
 Each run writes ``OUT/<notebook>/<parameters>/<notebook>.ipynb`` and ``run.json``; all runs are collected in
-``OUT/results.csv`` and a self-contained ``OUT/report.html``. Runs that already succeeded are skipped (``--redo``
-runs them again); failed runs are retried.
+``OUT/results.csv`` and a self-contained ``OUT/report.html``. Runs that already succeeded with the same notebook
+and parameters are skipped (``--redo`` runs them again); failed runs are retried.
 """
 from __future__ import annotations
 
@@ -411,7 +411,7 @@ def _mean_std(values: list[float]) -> tuple[float, float]:
     return mean, math.sqrt(var)
 
 
-def parameter_plots(runs: list[Run], max_results: int = 6) -> list[tuple[str, str, str]]:
+def parameter_plots(runs: list[Run], max_results: int = 9) -> list[tuple[str, str, str]]:
     """Return (notebook, parameter, base64 PNG) for each varied non-seed parameter: results vs the parameter,
     mean with error bars (standard deviation over seeds), one line per setting of the other varied parameters."""
     import matplotlib
@@ -424,7 +424,8 @@ def parameter_plots(runs: list[Run], max_results: int = 6) -> list[tuple[str, st
         ok = [r for r in runs if r.notebook == notebook and r.status in ("ok", "skipped")]
         varied = [n for n in _ordered(n for r in ok for n in r.varied)
                   if len({json.dumps(r.varied.get(n), sort_keys=True) for r in ok}) > 1]
-        numeric = [n for n in _ordered(n for r in ok for n in r.results) if all(_is_number(r.results.get(n)) for r in ok)]
+        numeric = [n for n in _ordered(n for r in ok for n in r.results)  # numbers that differ between runs
+                   if all(_is_number(r.results.get(n)) for r in ok) and len({r.results[n] for r in ok}) > 1]
         numeric = numeric[:max_results]
         for param in [n for n in varied if n not in SEED_NAMES]:
             others = [n for n in varied if n != param and n not in SEED_NAMES]
