@@ -13,7 +13,8 @@ or with a YAML file (``python -m course_utils.batch --config grid.yaml``)::
 
 Each run writes ``OUT/<notebook>/<parameters>/<notebook>.ipynb`` and ``run.json``; all runs are collected in
 ``OUT/results.csv`` and a self-contained ``OUT/report.html``. Runs that already succeeded with the same notebook
-and parameters are skipped (``--redo`` runs them again); failed runs are retried.
+and parameters are skipped (``--redo`` runs them again); failed runs are retried. Folders a notebook saves to
+(parameters NAME_DIR with a relative default, e.g. MODEL_DIR) go inside each run's folder unless ``--shared-dirs``.
 """
 from __future__ import annotations
 
@@ -224,9 +225,24 @@ def expand_grid(grid: dict[str, list[Any]]) -> list[dict[str, Any]]:
     return [dict(zip(names, combo)) for combo in itertools.product(*(grid[n] for n in names))]
 
 
+def output_dirs(declared: dict[str, Any], fixed: dict[str, Any]) -> dict[str, str]:
+    """Parameters that name a folder a notebook writes to: NAME_DIR (not DATA_DIR) with a relative default
+    inside the notebook folder (no '..'), unless set explicitly; {name: relative path}."""
+    found = {}
+    for name, default in declared.items():
+        value = fixed.get(name, default)
+        if (name.endswith("_DIR") and name != "DATA_DIR" and isinstance(value, str) and value
+                and not Path(value).is_absolute() and ".." not in Path(value).parts):
+            found[name] = value
+    return found
+
+
 def plan_runs(requests: dict[str, dict[str, list[Any]]], out: Path, quick: bool = False,
-              notebook_dir: Path = NOTEBOOK_DIR) -> list[Run]:
-    """Validate {notebook: grid} and return every run; raises BatchError before anything runs."""
+              notebook_dir: Path = NOTEBOOK_DIR, shared_dirs: bool = False) -> list[Run]:
+    """Validate {notebook: grid} and return every run; raises BatchError before anything runs.
+
+    Unless shared_dirs, folders a notebook writes to (see output_dirs) move into each run's own folder, so
+    parallel runs never overwrite each other's saved models."""
     if not requests:
         raise BatchError("No notebook chosen: name at least one (e.g. 02_gradient_descent) or use --config.")
     problems: list[str] = []
@@ -263,7 +279,11 @@ def plan_runs(requests: dict[str, dict[str, list[Any]]], out: Path, quick: bool 
         for varied in expand_grid(grid):
             slug = slugify(varied, profile)
             output = out / notebook.stem / slug / f"{notebook.stem}.ipynb"
-            runs.append(Run(notebook.stem, str(notebook), slug, varied, {**base, **varied}, str(output), profile, sha))
+            parameters = {**base, **varied}
+            if not shared_dirs:
+                own = output_dirs(declared, parameters)
+                parameters.update({name: str(output.parent / rel) for name, rel in own.items() if name not in grid})
+            runs.append(Run(notebook.stem, str(notebook), slug, varied, parameters, str(output), profile, sha))
     if problems:
         raise BatchError("Nothing was run. Fix these first:\n  - " + "\n  - ".join(problems))
     return runs
@@ -599,6 +619,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--out", type=Path, default=None, help="output folder (default outputs/batch)")
     parser.add_argument("--redo", action="store_true", default=None, help="run again even if a run already succeeded")
     parser.add_argument("--timeout", type=int, default=None, help="seconds allowed per cell (default: no limit)")
+    parser.add_argument("--shared-dirs", action="store_true",
+                        help="keep NAME_DIR output folders where the notebook puts them (default: one per run)")
     parser.add_argument("--notebook-dir", type=Path, default=NOTEBOOK_DIR, help=argparse.SUPPRESS)
     parser.add_argument("--no-progress", action="store_true", help="no progress bar")
     args = parser.parse_args(argv)
@@ -616,7 +638,7 @@ def main(argv: list[str] | None = None) -> int:
         out = (args.out or Path(config.get("out", "outputs/batch"))).resolve()
         redo = args.redo if args.redo is not None else bool(config.get("redo", False))
         timeout = args.timeout if args.timeout is not None else config.get("timeout")
-        runs = plan_runs(build_requests(notebooks, grid), out, quick, args.notebook_dir)
+        runs = plan_runs(build_requests(notebooks, grid), out, quick, args.notebook_dir, args.shared_dirs)
     except BatchError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2

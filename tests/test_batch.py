@@ -55,8 +55,14 @@ def test_batch_runs_every_combination_and_collects_results(first_batch):
     assert 2.5 < float(descent[("0.5", "1")]["result.weight"]) < 3.5
     folder = out / "90_fixture_descent" / "LEARNING_RATE-0.1__SEED-0__quick"
     executed = nbformat.read(folder / "90_fixture_descent.ipynb", as_version=4)
-    assert executed.metadata.papermill.parameters == {"STEPS": 40, "LEARNING_RATE": 0.1, "SEED": 0}
+    assert executed.metadata.papermill.parameters == {"STEPS": 40, "LEARNING_RATE": 0.1, "SEED": 0,
+                                                      "SAVE_DIR": str(folder / "artifacts" / "descent")}
     assert json.loads((folder / "run.json").read_text())["status"] == "ok"
+    for row in ok:  # each run saved into its own folder: parallel runs cannot overwrite each other
+        if row["notebook"] == "90_fixture_descent":
+            saved = (out / row["output"]).parent / "artifacts" / "descent" / "weight.txt"
+            assert float(saved.read_text()) == float(row["result.weight"])
+    assert not (FIXTURES / "artifacts").exists()
     noisy = [float(r["result.abs_error"]) for r in table if r["notebook"] == "91_fixture_mean" and r["NOISE"] == "2.0"]
     quiet = [float(r["result.abs_error"]) for r in table if r["notebook"] == "91_fixture_mean" and r["NOISE"] == "0.5"]
     assert sum(noisy) > sum(quiet), "four times the noise gives a larger error of the mean"
@@ -225,3 +231,12 @@ def test_a_changed_notebook_is_run_again_on_resume(tmp_path):
 def test_a_notebook_listed_twice_is_refused(tmp_path, capsys):
     assert batch.main(["--notebook-dir", str(FIXTURES), "--out", str(tmp_path / "o"), "91", "91_fixture_mean"]) == 2
     assert "91_fixture_mean is listed twice" in capsys.readouterr().err
+
+
+def test_shared_dirs_keeps_the_notebook_folders(tmp_path):
+    runs = batch.plan_runs({"90": {"SEED": [0, 1]}}, tmp_path, quick=True, notebook_dir=FIXTURES, shared_dirs=True)
+    assert all("SAVE_DIR" not in r.parameters for r in runs)
+    runs = batch.plan_runs({"90": {"SAVE_DIR": ["a", "b"]}}, tmp_path, notebook_dir=FIXTURES)
+    assert [r.parameters["SAVE_DIR"] for r in runs] == ["a", "b"], "values chosen in the grid are kept"
+    assert batch.output_dirs({"DATA_DIR": "x", "MODEL_DIR": "m", "ASSETS_DIR": "../assets", "OUT_DIR": "/abs"}, {}) \
+        == {"MODEL_DIR": "m"}
