@@ -1,8 +1,7 @@
 """Lesson 05 (Planet CNN): the quick profile runs cleanly and its model beats the trivial baselines."""
 from __future__ import annotations
 
-import os
-
+from course_utils.paths import data_root
 from notebook_runner import error_outputs, run_quick
 
 NAME = "05_cnn_amazon_satellite"
@@ -32,8 +31,7 @@ def test_cnn_is_much_smaller_than_the_dense_net():
 
 def test_data_source_matches_the_data_root():
     _, results = run_quick(NAME)
-    root = os.environ.get("COURSE_DATA_DIR", "")
-    has_planet = bool(root) and os.path.isdir(os.path.join(root, "planet"))
+    has_planet = (data_root() / "planet").is_dir()
     assert results["data_source"] == ("real" if has_planet else "synthetic")
     if has_planet:  # on the real sample the baselines have known values (about 0.48 and 0.65-0.67)
         assert 0.40 < results["test_f2_all_positive_baseline"] < 0.56
