@@ -66,3 +66,14 @@ def test_wrong_answers_get_a_hint_without_the_solution(check, answer, hint, solu
     with pytest.raises(ExerciseFailed) as info:
         check(*answer)
     assert hint in str(info.value) and solution not in str(info.value)
+
+
+def test_exercise_checkers_ship_in_the_installed_package():
+    """`pip install .` (Colab) must include every course_utils subpackage, or the check cells fail to import."""
+    import tomllib
+    from pathlib import Path
+
+    repo = Path(__file__).resolve().parents[1]
+    listed = set(tomllib.loads((repo / "pyproject.toml").read_text())["tool"]["setuptools"]["packages"])
+    on_disk = {".".join(p.parent.relative_to(repo).parts) for p in (repo / "course_utils").rglob("__init__.py")}
+    assert on_disk <= listed, f"pyproject.toml [tool.setuptools] packages misses {sorted(on_disk - listed)}"
