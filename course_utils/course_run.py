@@ -9,6 +9,7 @@ from __future__ import annotations
 import argparse
 import csv
 import json
+import shutil
 import sys
 from pathlib import Path
 
@@ -17,6 +18,7 @@ from .batch import BatchError, Run
 
 REPO = batch.REPO
 NOTEBOOK_DIR = batch.NOTEBOOK_DIR
+REGENERATE_DIR = REPO / "build" / "regenerate"  # in-place runs execute here first; the source is replaced on success
 
 
 def course_notebooks(names: list[str] | None = None) -> list[Path]:
@@ -51,7 +53,7 @@ def plan(notebooks: list[Path], out: Path, quick: bool, in_place: bool) -> list[
     runs = []
     for notebook in notebooks:
         parameters = quick_parameters(notebook) if quick else {}
-        target = notebook if in_place else out / notebook.name
+        target = (REGENERATE_DIR if in_place else out) / notebook.name
         runs.append(Run(notebook.stem, str(notebook), notebook.stem, {}, parameters, str(target),
                         "quick" if quick else "full"))
     return runs
@@ -107,8 +109,11 @@ def main(argv: list[str] | None = None) -> int:
           f"{' (regenerating in place)' if args.in_place else ''} ...", flush=True)
     runs = batch.run_batch(runs, workers=args.workers, redo=True, timeout=args.timeout, keep_records=False)
     for run in runs:
-        if args.in_place and Path(run.output).is_file():
+        if args.in_place and run.status == "ok":
             strip_volatile_metadata(Path(run.output))
+            shutil.copyfile(run.output, run.source)
+        elif args.in_place:
+            print(f"  {run.notebook}: left unchanged; the failed run is in {batch._shown(Path(run.output))}")
         state = "ok" if run.status == "ok" else f"FAILED at {run.cell or 'unknown cell'}: {run.error}"
         print(f"  {run.notebook}: {state} in {run.seconds / 60:.1f} min; results: {run.results}", flush=True)
     if not args.in_place:

@@ -193,12 +193,25 @@ def test_course_run_writes_summary_and_report(tmp_path, monkeypatch):
 def test_course_run_in_place_regenerates_without_volatile_metadata(tmp_path, monkeypatch):
     shutil.copy(FIXTURES / "90_fixture_descent.ipynb", tmp_path)
     monkeypatch.setattr(course_run, "NOTEBOOK_DIR", tmp_path)
+    monkeypatch.setattr(course_run, "REGENERATE_DIR", tmp_path / "scratch")
     assert course_run.main(["90_fixture_descent", "--in-place", "--out", str(tmp_path / "unused")]) == 0
     nb = json.loads((tmp_path / "90_fixture_descent.ipynb").read_text())
     assert "papermill" not in nb["metadata"]
     assert all("papermill" not in c["metadata"] for c in nb["cells"])
     assert read_results(tmp_path / "90_fixture_descent.ipynb")["final_loss"] < 0.3
     assert not (tmp_path / "unused").exists() and not (tmp_path / "run.json").exists()
+
+
+def test_failed_in_place_regeneration_leaves_the_notebook_untouched(tmp_path, monkeypatch):
+    nb = nbformat.read(FIXTURES / "90_fixture_descent.ipynb", as_version=4)
+    nb.cells[2].source = nb.cells[2].source.replace("LEARNING_RATE = 0.1", "LEARNING_RATE = 3.0")
+    nbformat.write(nb, tmp_path / "90_fixture_descent.ipynb")
+    before = (tmp_path / "90_fixture_descent.ipynb").read_bytes()
+    monkeypatch.setattr(course_run, "NOTEBOOK_DIR", tmp_path)
+    monkeypatch.setattr(course_run, "REGENERATE_DIR", tmp_path / "scratch")
+    assert course_run.main(["90_fixture_descent", "--in-place"]) == 1
+    assert (tmp_path / "90_fixture_descent.ipynb").read_bytes() == before
+    assert (tmp_path / "scratch" / "90_fixture_descent.ipynb").is_file()
 
 
 def test_course_run_reports_the_failing_cell(tmp_path, monkeypatch):
