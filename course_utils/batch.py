@@ -298,6 +298,7 @@ def execute(run: Run, threads: int | None = None, timeout: int | None = None, ke
     if threads:
         for var in ("OMP_NUM_THREADS", "MKL_NUM_THREADS"):
             os.environ.setdefault(var, str(threads))
+    os.environ["COURSE_PROGRESS"] = "0"  # see train.PROGRESS_ENV_VAR; the kernel inherits it: clean saved outputs
     Path(run.output).parent.mkdir(parents=True, exist_ok=True)
     start = time.perf_counter()
     run.error, run.cell = "", ""

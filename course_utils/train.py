@@ -156,7 +156,7 @@ def fit(
     scheduler: torch.optim.lr_scheduler.LRScheduler | None = None,
     checkpoint_path: str | os.PathLike[str] | None = None,
     resume: bool = False,
-    progress: bool = True,
+    progress: bool | None = None,
     verbose: bool = True,
     restore_best: bool = True,
 ) -> History:

@@ -121,3 +121,13 @@ def test_feed_forward_net_shape_and_count():
 def test_history_as_dict_round_trips():
     h = History(train_loss=[1.0], val_loss=[0.5], train_metric=[0.1], val_metric=[0.2], epoch_seconds=[1.0], best_epoch=1)
     assert History(**h.as_dict()) == h
+
+
+def test_progress_bars_follow_the_environment_by_default(monkeypatch, capsys):
+    model, train, val, opt = setup()
+    monkeypatch.setenv("COURSE_PROGRESS", "1")
+    fit(model, train, val, nn.CrossEntropyLoss(), opt, 1, verbose=False)
+    assert "epoch 1/1" in capsys.readouterr().err
+    monkeypatch.setenv("COURSE_PROGRESS", "0")
+    fit(model, train, val, nn.CrossEntropyLoss(), opt, 1, verbose=False)
+    assert "epoch 1/1" not in capsys.readouterr().err
