@@ -94,7 +94,7 @@ def test_capacity_sweep_rows_grow_in_parameters_and_bigger_net_fits_training_dat
     x, y = blobs(120)
     x = x + 2.0 * torch.randn(x.shape, generator=torch.Generator().manual_seed(2))
     rows = capacity_sweep([(1,), (64, 64)], (x[:80], y[:80]), (x[80:], y[80:]),
-                          TrainSettings(epochs=40, batch_size=16, lr=0.01), )
+                          TrainSettings(epochs=12, batch_size=16, lr=0.01))
     assert [r["hidden"] for r in rows] == ["1", "64-64"]
     assert rows[0]["parameters"] < rows[1]["parameters"]
     assert rows[1]["train_error"] <= rows[0]["train_error"]
