@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import itertools
 import os
-import statistics
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Callable, Sequence
@@ -14,6 +13,7 @@ import torch
 
 from .batches import TensorBatches
 from .bundle import standardize_preprocessing
+from .evaluation import ScoreSpread
 from .models import FeedForwardNet
 from .reproducibility import package_version
 from .splits import kfold_indices
@@ -61,27 +61,13 @@ class Standardizer:
         return standardize_preprocessing(self.mean, self.std)
 
 
-@dataclass
-class CVResult:
+class CVResult(ScoreSpread):
     """Validation-fold accuracies of one model under K-fold cross-validation."""
-
-    scores: list[float]
-    label: str = ""
 
     @property
     def k(self) -> int:
         """Number of folds."""
         return len(self.scores)
-
-    @property
-    def mean(self) -> float:
-        """Mean accuracy over folds."""
-        return statistics.fmean(self.scores)
-
-    @property
-    def std(self) -> float:
-        """Sample standard deviation of the fold accuracies."""
-        return statistics.stdev(self.scores) if len(self.scores) > 1 else 0.0
 
     def summary(self) -> str:
         """E.g. '0.965 ± 0.021 (5 folds)'."""
@@ -106,7 +92,7 @@ def cross_validate(fit_predict: FitPredict, rows: np.ndarray, labels: np.ndarray
             raise ValueError(f"fit_predict returned shape {predicted.shape} for {len(val_idx)} validation rows; "
                              "return one predicted label per row.")
         scores.append(float((predicted == labels[val_idx]).mean()))
-    return CVResult(scores, label)
+    return CVResult(scores, label=label)
 
 
 @dataclass
