@@ -131,3 +131,24 @@ def draw_working_process() -> plt.Figure:
     ax.axis("off")
     fig.tight_layout()
     return fig
+
+
+def use_korean_font() -> bool:
+    """Let matplotlib draw Hangul with the NanumGothic font shipped by koreanize-matplotlib; False if it is missing."""
+    from importlib.util import find_spec
+    from pathlib import Path
+
+    from matplotlib import font_manager
+
+    spec = find_spec("koreanize_matplotlib")
+    if spec is None or not spec.submodule_search_locations:
+        return False
+    fonts = sorted(Path(next(iter(spec.submodule_search_locations))).glob("fonts/NanumGothic*.ttf"))
+    if not fonts:
+        return False
+    for font in fonts:
+        font_manager.fontManager.addfont(str(font))
+    # A list of families makes matplotlib fall back glyph by glyph: Latin from DejaVu Sans, Hangul from NanumGothic.
+    plt.rcParams["font.family"] = ["DejaVu Sans", "NanumGothic"]
+    plt.rcParams["axes.unicode_minus"] = False
+    return True

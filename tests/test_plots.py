@@ -52,3 +52,14 @@ def test_labeling_cost_rejects_nonsense():
         labeling_cost(10, 1, people=0)
     with pytest.raises(ValueError, match="negative"):
         labeling_cost(-5, 1)
+
+
+def test_korean_font_draws_hangul_without_missing_glyph_warnings(recwarn):
+    from course_utils.plots import use_korean_font
+
+    assert use_korean_font() is True  # koreanize-matplotlib is pinned in requirements.txt
+    fig, ax = plt.subplots()
+    ax.set_title("영화 정말 재미있어요")
+    fig.canvas.draw()
+    assert not [w for w in recwarn if "missing from font" in str(w.message)]
+    plt.close(fig)
