@@ -61,13 +61,13 @@ def main() -> int:
     course.add_argument("--quick", action="store_true", help="use each notebook's quick profile")
     course.add_argument("-j", "--workers", type=int, default=1, help="notebooks run in parallel (default 1)")
     course.add_argument("notebooks", nargs="*", help="notebook names (default: all)")
-    batch = sub.add_parser("batch", help="run notebooks over a parameter grid (see python -m course_utils.batch -h)")
-    batch.add_argument("batch_args", nargs=argparse.REMAINDER, help="arguments for course_utils.batch")
-    test = sub.add_parser("test", help="run the test suite")
-    test.add_argument("pytest_args", nargs=argparse.REMAINDER, help="extra pytest arguments")
+    sub.add_parser("batch", add_help=False, help="run notebooks over a parameter grid (arguments go to course_utils.batch)")
+    sub.add_parser("test", add_help=False, help="run the test suite (extra arguments go to pytest)")
     regen = sub.add_parser("regenerate", help="re-execute notebooks in place with their full defaults")
     regen.add_argument("notebooks", nargs="*", help="notebook names (default: all)")
-    args = parser.parse_args()
+    args, passthrough = parser.parse_known_args()
+    if passthrough and args.command not in ("batch", "test"):
+        parser.error(f"unrecognized arguments: {' '.join(passthrough)}")
 
     setup()
     if args.command == "setup":
@@ -76,10 +76,10 @@ def main() -> int:
         return in_venv("-m", "course_utils.course_run", "--out", args.out, "--workers", str(args.workers),
                        *(["--quick"] if args.quick else []), *args.notebooks)
     if args.command == "batch":
-        return in_venv("-m", "course_utils.batch", *args.batch_args)
+        return in_venv("-m", "course_utils.batch", *passthrough)
     if args.command == "regenerate":
         return in_venv("-m", "course_utils.course_run", "--in-place", *args.notebooks)
-    return in_venv("-m", "pytest", *args.pytest_args)
+    return in_venv("-m", "pytest", *passthrough)
 
 
 if __name__ == "__main__":
