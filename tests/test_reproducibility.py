@@ -54,3 +54,27 @@ def test_unknown_device_is_rejected():
 def test_asking_for_missing_cuda_explains():
     with pytest.raises(RuntimeError, match="no CUDA GPU"):
         pick_device("cuda")
+
+
+class NumpyNoise(torch.utils.data.Dataset):
+    """Each item is a NumPy random draw, as augmentations in worker processes would make."""
+
+    def __len__(self):
+        return 4
+
+    def __getitem__(self, index):
+        return float(np.random.rand())
+
+
+def test_seed_worker_makes_dataloader_workers_reproducible():
+    from course_utils.reproducibility import seed_worker
+
+    def draws():
+        generator = seed_everything(11)
+        loader = torch.utils.data.DataLoader(NumpyNoise(), batch_size=2, num_workers=2, worker_init_fn=seed_worker,
+                                             generator=generator)
+        return torch.cat(list(loader)).tolist()
+
+    first, second = draws(), draws()
+    assert first == second
+    assert len(set(first)) == 4  # workers do not repeat each other's numbers
