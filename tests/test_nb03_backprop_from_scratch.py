@@ -47,3 +47,10 @@ def test_committed_full_run_reaches_95_percent_on_full_mnist():
     assert results["numpy_test_accuracy"] >= 0.95
     assert results["gradient_check_max_rel_error"] < 1e-6
     assert results["torch_test_accuracy"] >= 0.94
+
+
+def test_committed_full_run_meets_the_lesson_target():
+    results = read_results(notebook_path(NAME))
+    assert results["full_mnist"] is True
+    assert results["numpy_test_accuracy"] >= 0.95
+    assert results["gradient_check_max_rel_error"] < 1e-6

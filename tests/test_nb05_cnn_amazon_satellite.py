@@ -36,3 +36,13 @@ def test_data_source_matches_the_data_root():
     if has_planet:  # on the real sample the baselines have known values (about 0.48 and 0.65-0.67)
         assert 0.40 < results["test_f2_all_positive_baseline"] < 0.56
         assert 0.58 < results["test_f2_most_frequent_baseline"] < 0.75
+
+
+def test_committed_full_run_meets_the_f2_target_on_real_chips():
+    from course_utils.results import read_results
+    from notebook_runner import notebook_path
+
+    results = read_results(notebook_path(NAME))
+    assert results["data_source"] == "real"
+    assert results["test_f2_global_threshold"] >= 0.80
+    assert results["test_f2_global_threshold"] > results["test_f2_most_frequent_baseline"] > results["test_f2_all_positive_baseline"]
