@@ -40,6 +40,7 @@ from typing import Any, Iterable
 from .results import read_results
 
 REPO = Path(__file__).resolve().parents[1]
+CELL_TIMEOUT = 1800  # seconds per cell; a hung kernel fails its run instead of blocking the batch
 NOTEBOOK_DIR = REPO / "notebooks"
 SEED_NAMES = ("SEED",)
 RUN_FILE = "run.json"
@@ -619,7 +620,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("-j", "--workers", type=int, default=None, help="parallel runs (default 1)")
     parser.add_argument("--out", type=Path, default=None, help="output folder (default outputs/batch)")
     parser.add_argument("--redo", action="store_true", default=None, help="run again even if a run already succeeded")
-    parser.add_argument("--timeout", type=int, default=None, help="seconds allowed per cell (default: no limit)")
+    parser.add_argument("--timeout", type=int, default=CELL_TIMEOUT,
+                        help=f"seconds allowed per cell before the run is failed (default {CELL_TIMEOUT}: no lesson cell "
+                             "needs more than a few minutes, so a hung kernel fails the run instead of blocking it)")
     parser.add_argument("--shared-dirs", action="store_true",
                         help="keep NAME_DIR output folders where the notebook puts them (default: one per run)")
     parser.add_argument("--notebook-dir", type=Path, default=NOTEBOOK_DIR, help=argparse.SUPPRESS)

@@ -14,7 +14,7 @@ import sys
 from pathlib import Path
 
 from . import batch
-from .batch import BatchError, Run
+from .batch import CELL_TIMEOUT, BatchError, Run
 
 REPO = batch.REPO
 NOTEBOOK_DIR = batch.NOTEBOOK_DIR
@@ -95,7 +95,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--quick", action="store_true", help="run each notebook's quick profile")
     parser.add_argument("--in-place", action="store_true", help="overwrite notebooks/ with full-run outputs")
     parser.add_argument("-j", "--workers", type=int, default=1, help="notebooks run in parallel (default 1)")
-    parser.add_argument("--timeout", type=int, default=None, help="seconds allowed per cell (default: no limit)")
+    parser.add_argument("--timeout", type=int, default=CELL_TIMEOUT,
+                        help=f"seconds allowed per cell before the run is failed (default {CELL_TIMEOUT}: no lesson cell "
+                             "needs more than a few minutes, so a hung kernel fails the run instead of blocking it)")
     args = parser.parse_args(argv)
     if args.workers < 1:
         parser.error(f"--workers must be at least 1, got {args.workers}")
