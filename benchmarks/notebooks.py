@@ -13,11 +13,11 @@ import shutil
 import subprocess
 import sys
 import tempfile
-import time
 from pathlib import Path
 
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
+from course_utils.batch import quick_parameters  # noqa: E402
 from course_utils.course_run import strip_volatile_metadata  # noqa: E402
 MEASURE = r"""
 import json, os, resource, sys, time
@@ -47,7 +47,7 @@ def main() -> None:
     print("|---|---|---|---|---|")
     with tempfile.TemporaryDirectory() as tmp:
         for nb in notebooks:
-            params = json.loads(nb.read_text())["metadata"]["course_kit"]["quick_parameters"] if args.quick else {}
+            params = quick_parameters(nb) if args.quick else {}
             out = Path(tmp) / nb.name
             proc = subprocess.run([sys.executable, "-c", MEASURE, str(nb), str(out), json.dumps(params)],
                                   capture_output=True, text=True, env=env, cwd=REPO)

@@ -32,12 +32,6 @@ def course_notebooks(names: list[str] | None = None) -> list[Path]:
         raise SystemExit(str(exc)) from exc
 
 
-def quick_parameters(notebook: Path) -> dict:
-    """Return the notebook's quick profile from its metadata."""
-    meta = json.loads(notebook.read_text(encoding="utf-8"))["metadata"]
-    return dict(meta.get("course_kit", {}).get("quick_parameters", {}))
-
-
 def strip_volatile_metadata(path: Path) -> None:
     """Drop papermill's per-cell timestamps so committed notebooks diff cleanly."""
     nb = json.loads(path.read_text(encoding="utf-8"))
@@ -52,17 +46,11 @@ def plan(notebooks: list[Path], out: Path, quick: bool, in_place: bool) -> list[
     """One run per notebook: defaults (or the quick profile) into out/<name>.ipynb, or onto itself in place."""
     runs = []
     for notebook in notebooks:
-        parameters = quick_parameters(notebook) if quick else {}
+        parameters = batch.quick_parameters(notebook) if quick else {}
         target = (REGENERATE_DIR if in_place else out) / notebook.name
         runs.append(Run(notebook.stem, str(notebook), notebook.stem, {}, parameters, str(target),
                         "quick" if quick else "full"))
     return runs
-
-
-def execute(notebook: Path, output: Path, parameters: dict) -> tuple[bool, str, float]:
-    """Run one notebook; return (succeeded, error message with its cell, seconds)."""
-    run = batch.execute(Run(notebook.stem, str(notebook), notebook.stem, {}, parameters, str(output)), keep_record=False)
-    return run.status == "ok", f"{run.cell}: {run.error}" if run.cell else run.error, run.seconds
 
 
 def as_rows(runs: list[Run]) -> list[dict]:
@@ -105,7 +93,10 @@ def main(argv: list[str] | None = None) -> int:
     if not notebooks:
         raise SystemExit(f"No notebooks found in {batch._shown(NOTEBOOK_DIR)}.")
     out = Path(args.out).resolve()
-    runs = plan(notebooks, out, args.quick, args.in_place)
+    try:
+        runs = plan(notebooks, out, args.quick, args.in_place)
+    except BatchError as exc:
+        raise SystemExit(str(exc)) from exc
     profile = "quick" if args.quick else "full"
     print(f"{len(runs)} notebook(s), {profile} profile, {args.workers} worker(s)"
           f"{' (regenerating in place)' if args.in_place else ''} ...", flush=True)

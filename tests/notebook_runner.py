@@ -1,7 +1,6 @@
 """Run course notebooks with their quick profile (papermill) and hand back the executed copy and results."""
 from __future__ import annotations
 
-import json
 import os
 from functools import lru_cache
 from pathlib import Path
@@ -9,6 +8,7 @@ from pathlib import Path
 import nbformat
 import papermill
 
+from course_utils import batch
 from course_utils.results import read_results
 
 REPO = Path(__file__).resolve().parents[1]
@@ -25,8 +25,7 @@ def notebook_path(name: str) -> Path:
 
 def quick_parameters(name: str) -> dict:
     """Return the quick profile stored in the notebook's metadata (course_kit.quick_parameters)."""
-    nb = json.loads(notebook_path(name).read_text(encoding="utf-8"))
-    return dict(nb["metadata"]["course_kit"]["quick_parameters"])
+    return batch.quick_parameters(notebook_path(name))
 
 
 @lru_cache(maxsize=None)
