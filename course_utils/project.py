@@ -135,7 +135,7 @@ def train_mlp(rows: np.ndarray, labels: np.ndarray, hidden: Sequence[int] = (32,
     y = torch.as_tensor(np.asarray(labels), dtype=torch.long)
     num_classes = int(y.max()) + 1
     model = FeedForwardNet(x.shape[1], tuple(hidden), max(num_classes, 2), dropout=dropout)
-    optimizer = torch.optim.Adam(model.parameters(), lr=lr, weight_decay=weight_decay)
+    optimizer = torch.optim.Adam(model.parameters(), lr=lr, weight_decay=weight_decay, fused=True)
     train_batches = TensorBatches(x, y, batch_size=batch_size, shuffle=True, seed=seed)
     if val is not None:
         monitor = TensorBatches(torch.as_tensor(np.asarray(val[0]), dtype=torch.float32),
@@ -204,7 +204,7 @@ def load_or_train_mnist_bundle(bundle_dir: str | os.PathLike[str], fallback_dir:
         pass
     torch.manual_seed(seed)
     model = FeedForwardNet(784, tuple(hidden), 10, dropout=0.0)
-    optimizer = torch.optim.Adam(model.parameters(), lr=1e-3)
+    optimizer = torch.optim.Adam(model.parameters(), lr=1e-3, fused=True)
     batches = TensorBatches(to_inputs(images), labels, batch_size=128, shuffle=True, seed=seed)
     history = fit(model, batches, batches, torch.nn.functional.cross_entropy, optimizer, epochs,
                   restore_best=False, progress=False, verbose=False)

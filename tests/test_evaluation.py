@@ -6,7 +6,7 @@ import torch
 from torch import nn
 
 from course_utils.evaluation import (
-    ScoreSpread, TrainSettings, capacity_sweep, cross_validate, random_split_scores, train_and_score,
+    ScoreSpread, TrainSettings, capacity_sweep, cross_validate, make_optimizer, random_split_scores, train_and_score,
     training_size_sweep,
 )
 from course_utils.models import FeedForwardNet
@@ -116,6 +116,14 @@ def test_fit_can_keep_last_epoch_parameters():
     from course_utils.train import evaluate
     last_loss, _ = evaluate(model, TensorBatches(x, y, 80), nn.CrossEntropyLoss())
     assert last_loss == pytest.approx(history.val_loss[-1], rel=1e-5)
+
+
+def test_make_optimizer_gives_fused_adam_or_plain_sgd_with_the_settings():
+    adam = make_optimizer(make_model(), TrainSettings(lr=0.02, weight_decay=1e-4))
+    assert isinstance(adam, torch.optim.Adam) and adam.defaults["fused"]
+    assert (adam.defaults["lr"], adam.defaults["weight_decay"]) == (0.02, 1e-4)
+    sgd = make_optimizer(make_model(), TrainSettings(lr=0.5, optimizer="sgd"))
+    assert isinstance(sgd, torch.optim.SGD) and sgd.defaults["lr"] == 0.5
 
 
 @pytest.mark.parametrize(

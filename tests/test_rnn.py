@@ -37,6 +37,7 @@ def test_pretrained_embeddings_are_copied_and_frozen_or_fine_tuned():
     assert torch.equal(frozen.embedding.weight.data, vectors)
     assert count_parameters(tuned) - count_parameters(frozen) == 40
     opt = make_optimizer(frozen)
+    assert opt.defaults["fused"]
     assert all(p is not frozen.embedding.weight for group in opt.param_groups for p in group["params"])
     with pytest.raises(ValueError, match="rows but the vocabulary has"):
         RNNClassifier(11, embeddings=vectors)
