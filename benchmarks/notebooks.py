@@ -21,11 +21,11 @@ from course_utils.batch import quick_parameters  # noqa: E402
 from course_utils.course_run import strip_volatile_metadata  # noqa: E402
 MEASURE = r"""
 import json, os, resource, sys, time
-import papermill
+from course_utils.execution import execute_notebook
 from course_utils.results import read_results
 src, out, params = sys.argv[1], sys.argv[2], json.loads(sys.argv[3])
 start = time.perf_counter()
-papermill.execute_notebook(src, out, parameters=params, cwd=os.path.dirname(src), kernel_name="python3", progress_bar=False)
+execute_notebook(src, out, params, cwd=os.path.dirname(src))
 wall = time.perf_counter() - start
 peak_kib = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
 print(json.dumps({"seconds": wall, "peak_mib": peak_kib / 1024, "results": read_results(out)}))

@@ -293,8 +293,9 @@ def plan_runs(requests: dict[str, dict[str, list[Any]]], out: Path, quick: bool 
 # --------------------------------------------------------------------------- executing
 def execute(run: Run, threads: int | None = None, timeout: int | None = None, keep_record: bool = True) -> Run:
     """Execute one run with papermill (in this process), fill in status, error, cell and results, save run.json."""
-    import papermill
     from papermill.exceptions import PapermillExecutionError
+
+    from .execution import execute_notebook
 
     if threads:
         for var in ("OMP_NUM_THREADS", "MKL_NUM_THREADS"):
@@ -304,10 +305,7 @@ def execute(run: Run, threads: int | None = None, timeout: int | None = None, ke
     start = time.perf_counter()
     run.error, run.cell = "", ""
     try:
-        papermill.execute_notebook(
-            run.source, run.output, parameters=run.parameters, cwd=str(Path(run.source).parent),
-            kernel_name="python3", progress_bar=False, log_output=False, execution_timeout=timeout,
-        )
+        execute_notebook(run.source, run.output, run.parameters, cwd=Path(run.source).parent, timeout=timeout)
         run.status = "ok"
     except PapermillExecutionError as exc:
         run.status = "failed"

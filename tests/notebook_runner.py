@@ -6,9 +6,9 @@ from functools import lru_cache
 from pathlib import Path
 
 import nbformat
-import papermill
 
 from course_utils import batch
+from course_utils.execution import execute_notebook
 from course_utils.results import read_results
 
 REPO = Path(__file__).resolve().parents[1]
@@ -34,10 +34,7 @@ def run_quick(name: str) -> tuple[Path, dict]:
     BUILD_DIR.mkdir(parents=True, exist_ok=True)
     os.environ["COURSE_PROGRESS"] = "0"  # no progress widgets in executed copies
     output = BUILD_DIR / f"{name}.quick.ipynb"
-    papermill.execute_notebook(
-        str(notebook_path(name)), str(output), parameters=quick_parameters(name),
-        cwd=str(NOTEBOOK_DIR), kernel_name="python3", progress_bar=False,
-    )
+    execute_notebook(notebook_path(name), output, quick_parameters(name), cwd=NOTEBOOK_DIR)
     return output, read_results(output)
 
 

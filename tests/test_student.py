@@ -6,11 +6,11 @@ import shutil
 from pathlib import Path
 
 import nbformat
-import papermill
 import pytest
 from papermill.exceptions import PapermillExecutionError
 
 from course_utils import student
+from course_utils.execution import execute_notebook
 from course_utils.exercises import NOT_ANSWERED
 from course_utils.results import read_results
 
@@ -21,8 +21,7 @@ LESSONS = sorted(NOTEBOOK_DIR.glob("[0-9][0-9]_*.ipynb"))
 
 
 def execute(source: Path, target: Path) -> Path:
-    papermill.execute_notebook(str(source), str(target), cwd=str(FIXTURES), kernel_name="python3",
-                               progress_bar=False)
+    execute_notebook(source, target, cwd=FIXTURES)
     return target
 
 
@@ -175,8 +174,7 @@ def test_lesson_student_version_stops_at_its_first_exercise_with_the_hint(path, 
     quick = instructor["metadata"]["course_kit"]["quick_parameters"]
     try:
         with pytest.raises(PapermillExecutionError) as caught:
-            papermill.execute_notebook(str(target), str(tmp_path / path.name), parameters=quick,
-                                       cwd=str(path.parent), kernel_name="python3", progress_bar=False)
+            execute_notebook(target, tmp_path / path.name, quick, cwd=path.parent)
     finally:
         target.unlink(missing_ok=True)
     assert caught.value.ename == "ExerciseFailed", f"{caught.value.ename}: {caught.value.evalue}"
