@@ -62,6 +62,19 @@ def print_profile(hidden: list[int], adam: str, x: torch.Tensor, y: torch.Tensor
     for event in events[:rows]:
         print(f"| `{event.key}` | {event.count} | {event.self_cpu_time_total / 1e6:.3f} | "
               f"{event.self_cpu_time_total / total:.0%} |")
+    self_time = {e.key: e.self_cpu_time_total for e in events}
+    groups = {
+        "matrix products (`aten::mm`, `aten::addmm`)": self_time.get("aten::mm", 0) + self_time.get("aten::addmm", 0),
+        "dropout masks (`aten::bernoulli_`)": self_time.get("aten::bernoulli_", 0),
+        "Adam's step, with every operator it calls": sum(e.cpu_time_total for e in events
+                                                         if e.key.startswith("Optimizer.step")),
+        "batch gather of the in-memory iterator (`aten::index_select`)": self_time.get("aten::index_select", 0),
+    }
+    groups["everything else (autograd, activations, loss, ...)"] = total - sum(groups.values())
+    print("\n| where the time goes | seconds | share |")
+    print("|---|---|---|")
+    for name, micros in groups.items():
+        print(f"| {name} | {micros / 1e6:.2f} | {micros / total:.0%} |")
 
 
 def epoch_gflop(hidden: list[int], samples: int = 60_000) -> float:

@@ -37,7 +37,9 @@ def test_committed_full_run_meets_the_nsmc_target_and_labels_the_data():
     results = read_results(NOTEBOOK_DIR / f"{NAME}.ipynb")
     assert results["is_fallback"] is False and results["test_reviews"] == 50_000
     assert results["test_accuracy_rnn"] >= 0.86
-    assert results["test_accuracy_rnn"] > results["test_accuracy_bow_logreg"] > results["test_accuracy_chance"] + 0.2
+    # the lesson says RNN and bag-of-words end up level (within about two standard errors on 50,000 reviews)
+    assert abs(results["test_accuracy_rnn"] - results["test_accuracy_bow_logreg"]) < 0.003
+    assert results["test_accuracy_bow_logreg"] > results["test_accuracy_chance"] + 0.2
     assert results["score_note"] in ("trained on an NSMC-style 150k set, tested on the official NSMC test split",
                                      "trained on the official NSMC train split, tested on the official NSMC test split")
     assert results["vocab_whitespace"] > 3 * results["vocab_sentencepiece"]
