@@ -29,9 +29,9 @@ class SlicedWaitChannel(AsyncZMQSocketChannel):
         """Return the next message; raise queue.Empty only once `timeout` seconds (None: never) have passed."""
         deadline = None if timeout is None else time.monotonic() + timeout
         while True:
-            remaining = self.slice_seconds if deadline is None else max(0.0, deadline - time.monotonic())
+            wait = self.slice_seconds if deadline is None else min(self.slice_seconds, deadline - time.monotonic())
             try:
-                return await super().get_msg(timeout=min(self.slice_seconds, remaining))
+                return await super().get_msg(timeout=max(0.0, wait))
             except Empty:
                 if deadline is not None and time.monotonic() >= deadline:
                     raise
@@ -51,12 +51,12 @@ class SlicedWaitKernelManager(AsyncKernelManager):
 
 
 def execute_notebook(source: str | Path, output: str | Path, parameters: dict[str, Any] | None = None, *,
-                     cwd: str | Path | None = None, timeout: int | None = None, log_output: bool = False) -> None:
+                     cwd: str | Path | None = None, timeout: int | None = None) -> None:
     """Execute a notebook headlessly with papermill (python3 kernel, sliced waits); failing cells raise."""
     import papermill
 
     papermill.execute_notebook(
         str(source), str(output), parameters=parameters or {}, cwd=None if cwd is None else str(cwd),
-        kernel_name="python3", progress_bar=False, log_output=log_output, execution_timeout=timeout,
+        kernel_name="python3", progress_bar=False, execution_timeout=timeout,
         kernel_manager_class=SlicedWaitKernelManager,
     )
