@@ -32,6 +32,7 @@ import hashlib
 import json
 import math
 import os
+import re
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -114,6 +115,164 @@ def _json_ready(value: Any, what: str) -> Any:
         raise TypeError(f"The bundle's {what} must be plain JSON data (numbers, strings, lists, dicts): {exc}") from exc
 
 
+def _is_number(value: Any) -> bool:
+    """True for a finite int/float (not a bool) that fits a float."""
+    if isinstance(value, bool) or not isinstance(value, (int, float)):
+        return False
+    try:
+        return math.isfinite(float(value))
+    except OverflowError:
+        return False
+
+
+def _type_name(value: Any) -> str:
+    """JSON name of a value's type, for error messages."""
+    names = {dict: "an object", list: "a list", str: "a string", bool: "true/false", type(None): "null"}
+    return names.get(type(value), "a number" if isinstance(value, (int, float)) else type(value).__name__)
+
+
+def _spec_width(spec: dict[str, Any]) -> int:
+    """Number of flat input values an already-checked input_spec describes."""
+    if spec["kind"] == "image":
+        return int(np.prod(spec["shape"])) * int(spec.get("channels", 1))
+    return len(spec["features"])
+
+
+def _check_numbers(value: Any, width: int, field_name: str, fail: Callable[[str, str], BundleError],
+                   positive: bool = False) -> None:
+    """Check a preprocessing mean/std: one finite number, or a list of `width` of them (positive for std)."""
+    values = value if isinstance(value, list) else [value]
+    if isinstance(value, list) and len(value) not in (1, width):
+        raise fail(field_name, f"has {len(value)} values but the input has {width} features; give one number "
+                               f"or one per feature")
+    bad = [v for v in values if not _is_number(v) or (positive and float(v) <= 0)]
+    if bad:
+        need = "positive finite numbers (a constant feature has std 0: use 1 instead)" if positive else "finite numbers"
+        raise fail(field_name, f"must hold {need}, but it holds {bad[0]!r}")
+
+
+LOAD_HINT = "The bundle is damaged or was edited by hand: fix that field or save the model again with save_bundle."
+
+
+def validate_meta(meta: dict[str, Any], meta_path: Path, hint: str = LOAD_HINT) -> None:
+    """Check every field of bundle.json (types, ranges, consistency); raise BundleError naming the field."""
+    def fail(field_name: str, problem: str) -> BundleError:
+        return BundleError(f"{display_path(meta_path)}: field '{field_name}' {problem}. {hint}")
+
+    version = meta.get("format_version", FORMAT_VERSION)
+    if isinstance(version, bool) or not isinstance(version, int) or version < 1:
+        raise fail("format_version", f"must be a whole number such as {FORMAT_VERSION}, got {version!r}")
+    if version > FORMAT_VERSION:
+        raise BundleError(f"{display_path(meta_path)} has format version {version}, newer than this "
+                          f"course_utils understands ({FORMAT_VERSION}). Update course_utils.")
+    for key in ("name", "architecture"):
+        if not isinstance(meta[key], str) or not meta[key].strip():
+            raise fail(key, f"must be a non-empty string, got {_type_name(meta[key])}")
+    for key in ("config", "metrics", "extra"):
+        if key in meta and not isinstance(meta[key], dict):
+            raise fail(key, f"must be an object, got {_type_name(meta[key])}")
+    classes = meta["classes"]
+    if (not isinstance(classes, list) or len(classes) < 2 or not all(isinstance(c, str) for c in classes)
+            or len(set(classes)) != len(classes)):
+        raise fail("classes", f"must list at least two distinct class names (strings), got {classes!r:.200}")
+
+    spec = meta["input_spec"]
+    if not isinstance(spec, dict):
+        raise fail("input_spec", f"must be an object like image_input_spec() writes, got {_type_name(spec)}")
+    if spec.get("kind") not in ("image", "tabular"):
+        raise fail("input_spec.kind", f"must be \"image\" or \"tabular\", got {spec.get('kind')!r}")
+    if spec["kind"] == "image":
+        shape = spec.get("shape")
+        if (not isinstance(shape, list) or len(shape) != 2
+                or not all(isinstance(n, int) and not isinstance(n, bool) and n >= 1 for n in shape)):
+            raise fail("input_spec.shape", f"must be [height, width] in pixels (two positive whole numbers), "
+                                           f"got {shape!r}")
+        if spec.get("channels", 1) != 1 or isinstance(spec.get("channels"), bool):
+            raise fail("input_spec.channels", f"must be 1 (grayscale is all bundles support), got "
+                                              f"{spec.get('channels')!r}")
+        if spec.get("value_range", [0, 255]) != [0, 255]:
+            raise fail("input_spec.value_range", f"must be [0, 255] (raw uint8 pixels), got {spec.get('value_range')!r}")
+        if not isinstance(spec.get("flatten", True), bool):
+            raise fail("input_spec.flatten", f"must be true or false, got {spec.get('flatten')!r}")
+    else:
+        features = spec.get("features")
+        if (not isinstance(features, list) or not features or not all(isinstance(f, str) for f in features)
+                or len(set(features)) != len(features)):
+            raise fail("input_spec.features", f"must list the distinct feature names (strings) of a tabular model, "
+                                              f"got {features!r:.200}")
+        count = spec.get("num_features", len(features))
+        if isinstance(count, bool) or count != len(features):
+            raise fail("input_spec.num_features", f"is {count!r} but input_spec.features names {len(features)} "
+                                                  "features")
+
+    prep = meta["preprocessing"]
+    if not isinstance(prep, dict):
+        raise fail("preprocessing", f"must be an object like pixel_preprocessing() writes, got {_type_name(prep)}")
+    kind = prep.get("type")
+    if kind not in (None, "none", "standardize"):
+        raise fail("preprocessing.type", f"is {kind!r}, which course_utils does not know; use \"standardize\" "
+                                         "(standardize_preprocessing / pixel_preprocessing) or \"none\"")
+    if kind == "standardize":
+        divisor = prep.get("divisor", 1.0)
+        if not _is_number(divisor) or float(divisor) <= 0:
+            raise fail("preprocessing.divisor", f"must be a positive number, got {divisor!r}")
+        for key in ("mean", "std"):
+            if key not in prep:
+                raise fail(f"preprocessing.{key}", "is missing; standardize needs both mean and std")
+            _check_numbers(prep[key], _spec_width(spec), f"preprocessing.{key}", fail, positive=key == "std")
+
+    weights_file = meta.get("weights_file", WEIGHTS_FILE)
+    if not isinstance(weights_file, str) or not weights_file or Path(weights_file).is_absolute() \
+            or ".." in Path(weights_file).parts:
+        raise fail("weights_file", f"must be a file name inside the bundle folder (like {WEIGHTS_FILE!r}), "
+                                   f"got {weights_file!r}")
+    folder = meta_path.parent.resolve()
+    if folder not in (folder / weights_file).resolve().parents:
+        raise fail("weights_file", f"{weights_file!r} leads outside the bundle folder (through a link); the "
+                                   "weights must live inside the bundle folder")
+    checksum = meta.get("weights_sha256")
+    if checksum is not None and not (isinstance(checksum, str) and re.fullmatch(r"[0-9a-f]{64}", checksum)):
+        raise fail("weights_sha256", f"must be the 64-character hex SHA-256 of the weights file, got {checksum!r:.80}")
+
+
+def check_model(model: nn.Module, meta: dict[str, Any], where: str) -> None:
+    """Check the model's weights are finite and that it maps input_spec-sized rows to one score per class."""
+    for key, tensor in model.state_dict().items():
+        if tensor.is_floating_point() and not torch.isfinite(tensor).all():
+            raise BundleError(f"Layer {key!r} of the model in {where} holds NaN or infinite weights; the training "
+                              "diverged. Retrain (e.g. with a smaller learning rate) and save again.")
+    width, classes = _spec_width(meta["input_spec"]), meta["classes"]
+    try:
+        with torch.no_grad():
+            out = model.eval()(torch.zeros(1, width))
+    except (RuntimeError, ValueError, TypeError) as exc:
+        raise BundleError(f"The model in {where} does not accept the {width} input values that field 'input_spec' "
+                          f"describes ({str(exc).splitlines()[0]}): input_spec and config disagree.") from exc
+    if out.ndim != 2 or out.shape[1] != len(classes):
+        raise BundleError(f"Field 'classes' in {where} lists {len(classes)} classes but the model outputs "
+                          f"{list(out.shape[1:])} scores per input: the class list and config disagree.")
+
+
+def check_state_dict(model: nn.Module, state: Any, weights: Path) -> None:
+    """Compare a loaded state_dict with the model's layers: name every missing, extra or wrong-shaped tensor."""
+    if not isinstance(state, dict) or not all(isinstance(v, torch.Tensor) for v in state.values()):
+        raise BundleError(f"{display_path(weights)} does not hold a state_dict (a mapping of layer names to "
+                          "tensors). Save the model again with save_bundle.")
+    expected = model.state_dict()
+    problems = [f"layer {k!r} has shape {list(state[k].shape)} in {weights.name} but the architecture in "
+                f"{META_FILE} (field 'config') needs {list(v.shape)}"
+                for k, v in expected.items() if k in state and state[k].shape != v.shape]
+    missing = [k for k in expected if k not in state]
+    unexpected = [k for k in state if k not in expected]
+    if missing:
+        problems.append(f"{weights.name} lacks layers {missing[:5]}")
+    if unexpected:
+        problems.append(f"{weights.name} has layers the architecture does not: {unexpected[:5]}")
+    if problems:
+        raise BundleError(f"The weights in {display_path(weights)} do not fit the architecture described in "
+                          f"{META_FILE}: " + "; ".join(problems[:4]) + ". Save the model again with save_bundle.")
+
+
 @dataclass
 class Bundle:
     """A loaded model with its metadata; predict_proba takes raw inputs as described by input_spec."""
@@ -131,7 +290,7 @@ class Bundle:
         """Number of model input features after flattening."""
         if self.input_spec.get("kind") == "image":
             return int(np.prod(self.input_spec["shape"])) * int(self.input_spec.get("channels", 1))
-        return int(self.input_spec["num_features"])
+        return int(self.input_spec.get("num_features", len(self.input_spec["features"])))
 
     def preprocess(self, raw: torch.Tensor | np.ndarray | Sequence) -> torch.Tensor:
         """Turn raw inputs (pixels 0-255 or raw feature values) into float32 model inputs of shape (N, features).
@@ -214,8 +373,10 @@ def save_bundle(
         "weights_file": WEIGHTS_FILE,
     }
     # Check the bundle is self-consistent before writing anything.
+    validate_meta(meta, folder / META_FILE, hint="Fix the save_bundle argument that sets it.")
     rebuilt = ARCHITECTURES[architecture](**meta["config"])
     rebuilt.load_state_dict(model.state_dict())
+    check_model(rebuilt, meta, f"save_bundle({display_path(folder)!r})")
     folder.mkdir(parents=True, exist_ok=True)
     weights = folder / WEIGHTS_FILE
     tmp = weights.with_suffix(".pt.tmp")
@@ -251,9 +412,7 @@ def read_bundle_meta(path: str | os.PathLike[str]) -> dict[str, Any]:
     if missing:
         raise BundleError(f"{display_path(meta_path)} lacks {', '.join(missing)}; it was not written by save_bundle "
                           "or is damaged. Save the model again.")
-    if meta.get("format_version", FORMAT_VERSION) > FORMAT_VERSION:
-        raise BundleError(f"{display_path(meta_path)} has format version {meta['format_version']}, newer than this "
-                          f"course_utils understands ({FORMAT_VERSION}). Update course_utils.")
+    validate_meta(meta, meta_path)
     return meta
 
 
@@ -273,20 +432,27 @@ def load_bundle(path: str | os.PathLike[str], map_location: str | torch.device =
     if expected and file_sha256(weights) != expected:
         raise BundleError(f"{display_path(weights)} does not match the checksum in {META_FILE}: the file is damaged "
                           "or was replaced. Save the model again with save_bundle.")
+    meta_name = display_path(folder / META_FILE)
     if meta["architecture"] not in ARCHITECTURES:
-        raise BundleError(f"{display_path(folder / META_FILE)} names architecture {meta['architecture']!r}, which "
-                          f"course_utils cannot build (known: {sorted(ARCHITECTURES)}).")
+        raise BundleError(f"{meta_name}: field 'architecture' names {meta['architecture']!r}, which course_utils "
+                          f"cannot build (known: {sorted(ARCHITECTURES)}; register_architecture adds one).")
     try:
-        state = torch.load(weights, map_location=map_location, weights_only=True)
+        model = ARCHITECTURES[meta["architecture"]](**meta["config"])
+    except (TypeError, ValueError, RuntimeError) as exc:
+        raise BundleError(f"{meta_name}: field 'config' cannot build {meta['architecture']} ({exc}). "
+                          f"{LOAD_HINT}") from exc
+    try:
+        state = torch.load(weights, map_location="cpu", weights_only=True)
     except Exception as exc:  # torch raises several types for damaged files
         raise BundleError(f"{display_path(weights)} is not a readable weights file ({exc}). "
                           "Save the model again with save_bundle.") from exc
+    check_state_dict(model, state, weights)
     try:
-        model = ARCHITECTURES[meta["architecture"]](**meta["config"])
         model.load_state_dict(state)
     except (TypeError, ValueError, RuntimeError) as exc:
         raise BundleError(f"The weights in {display_path(weights)} do not fit the architecture described in "
                           f"{META_FILE}: {str(exc).splitlines()[0]}") from exc
+    check_model(model, meta, meta_name)
     model.to(map_location).eval()
     return Bundle(model=model, name=meta["name"], classes=list(meta["classes"]), input_spec=meta["input_spec"],
                   preprocessing=meta["preprocessing"], metrics=meta.get("metrics", {}), meta=meta)

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import json
+import re
 from pathlib import Path
 
 import numpy as np
@@ -131,3 +132,135 @@ def test_save_rejects_bad_metadata(tmp_path: Path) -> None:
     with pytest.raises(ValueError, match="positive"):
         standardize_preprocessing([0.0, 1.0], [1.0, 0.0])
     assert not (tmp_path / "a").exists()
+
+
+def edit_meta(folder: Path, edit) -> None:
+    """Apply edit(meta) to a saved bundle's bundle.json (the way a hand edit or a damaged file would)."""
+    meta = json.loads((folder / META_FILE).read_text())
+    edit(meta)
+    (folder / META_FILE).write_text(json.dumps(meta))
+
+
+def set_field(path: str, value):
+    """An edit that sets meta[a][b]... = value for path 'a.b'."""
+    def edit(meta: dict) -> None:
+        *parents, last = path.split(".")
+        target = meta
+        for key in parents:
+            target = target[key]
+        target[last] = value
+    return edit
+
+
+def drop_field(path: str):
+    """An edit that deletes meta[a][b] for path 'a.b'."""
+    def edit(meta: dict) -> None:
+        parent, last = path.split(".")
+        del meta[parent][last]
+    return edit
+
+
+BAD_FIELDS = [
+    ("format_version as a string", set_field("format_version", "1"), "'format_version'"),
+    ("format_version zero", set_field("format_version", 0), "'format_version'"),
+    ("input_spec as a string", set_field("input_spec", "image 28x28"), "'input_spec' must be an object"),
+    ("unknown input kind", set_field("input_spec.kind", "audio"), "'input_spec.kind'"),
+    ("input_spec without shape", drop_field("input_spec.shape"), "'input_spec.shape'"),
+    ("shape with a string", set_field("input_spec.shape", [28, "28"]), "'input_spec.shape'"),
+    ("colour channels", set_field("input_spec.channels", 3), "'input_spec.channels'"),
+    ("tabular spec without features", set_field("input_spec", {"kind": "tabular", "num_features": 784}),
+     "'input_spec.features'"),
+    ("unknown preprocessing", set_field("preprocessing.type", "minmax"), "'preprocessing.type'"),
+    ("std 0", set_field("preprocessing.std", 0.0), "'preprocessing.std'"),
+    ("negative std in a list", set_field("preprocessing.std", [1.0] * 783 + [-1.0]), "'preprocessing.std'"),
+    ("mean of the wrong length", set_field("preprocessing.mean", [0.1, 0.2]), "'preprocessing.mean' has 2 values"),
+    ("divisor 0", set_field("preprocessing.divisor", 0), "'preprocessing.divisor'"),
+    ("classes not a list", set_field("classes", "0123456789"), "'classes'"),
+    ("weights_file outside the folder", set_field("weights_file", "../other/weights.pt"), "'weights_file'"),
+    ("absolute weights_file", set_field("weights_file", "/etc/passwd"), "'weights_file'"),
+    ("metrics not an object", set_field("metrics", [0.5]), "'metrics'"),
+    ("bad checksum text", set_field("weights_sha256", 42), "'weights_sha256'"),
+]
+
+
+@pytest.mark.parametrize("case, edit, message", BAD_FIELDS, ids=[c[0] for c in BAD_FIELDS])
+def test_every_bundle_field_is_validated_at_load(tmp_path: Path, case, edit, message) -> None:
+    mnist_bundle(tmp_path / "b")
+    edit_meta(tmp_path / "b", edit)
+    with pytest.raises(BundleError, match=re.escape(message)):
+        load_bundle(tmp_path / "b")
+
+
+def test_wrong_class_count_and_input_size_are_refused(tmp_path: Path) -> None:
+    mnist_bundle(tmp_path / "b")
+    edit_meta(tmp_path / "b", set_field("classes", [str(d) for d in range(9)]))
+    with pytest.raises(BundleError, match=r"'classes' .* lists 9 classes but the model outputs \[10\] scores"):
+        load_bundle(tmp_path / "b")
+    edit_meta(tmp_path / "b", set_field("classes", [str(d) for d in range(10)]))
+    edit_meta(tmp_path / "b", set_field("input_spec.shape", [20, 20]))
+    with pytest.raises(BundleError, match=r"does not accept the 400 input values that field 'input_spec'"):
+        load_bundle(tmp_path / "b")
+
+
+def test_wrong_size_state_dict_names_layer_and_shapes(tmp_path: Path) -> None:
+    mnist_bundle(tmp_path / "b")  # hidden (16,)
+    edit_meta(tmp_path / "b", set_field("config.hidden", [32]))
+    with pytest.raises(BundleError) as info:
+        load_bundle(tmp_path / "b")
+    message = str(info.value)
+    assert "layer '0.weight' has shape [16, 784]" in message and "needs [32, 784]" in message
+    assert "layer '3.weight' has shape [10, 16]" in message and "needs [10, 32]" in message
+    # A state_dict with a layer missing names it too.
+    state = torch.load(tmp_path / "b" / WEIGHTS_FILE, weights_only=True)
+    del state["3.bias"]
+    torch.save(state, tmp_path / "b" / WEIGHTS_FILE)
+    edit_meta(tmp_path / "b", set_field("config.hidden", [16]))
+    edit_meta(tmp_path / "b", lambda meta: meta.pop("weights_sha256"))
+    with pytest.raises(BundleError, match=r"lacks layers \['3.bias'\]"):
+        load_bundle(tmp_path / "b")
+
+
+def test_config_that_cannot_build_the_model_names_the_field(tmp_path: Path) -> None:
+    mnist_bundle(tmp_path / "b")
+    edit_meta(tmp_path / "b", set_field("config.colour", True))
+    with pytest.raises(BundleError, match="field 'config' cannot build FeedForwardNet"):
+        load_bundle(tmp_path / "b")
+
+
+def test_weights_file_symlinked_outside_the_folder_is_refused(tmp_path: Path) -> None:
+    mnist_bundle(tmp_path / "b")
+    outside = tmp_path / "elsewhere.pt"
+    outside.write_bytes((tmp_path / "b" / WEIGHTS_FILE).read_bytes())
+    (tmp_path / "b" / "linked.pt").symlink_to(outside)
+    edit_meta(tmp_path / "b", set_field("weights_file", "linked.pt"))
+    with pytest.raises(BundleError, match="'weights_file' 'linked.pt' leads outside the bundle folder"):
+        load_bundle(tmp_path / "b")
+
+
+def test_non_finite_weights_are_refused(tmp_path: Path) -> None:
+    torch.manual_seed(0)
+    model = FeedForwardNet(3, (4,), 2, dropout=0.0)
+    with torch.no_grad():
+        model[0].weight[0, 0] = float("nan")
+    with pytest.raises(BundleError, match="Layer '0.weight' .* NaN or infinite"):
+        save_bundle(tmp_path / "t", model, name="tab", classes=["no", "yes"], input_spec=tabular_input_spec("abc"),
+                    preprocessing=standardize_preprocessing([0.0] * 3, [1.0] * 3))
+    assert not (tmp_path / "t").exists()
+
+
+def test_save_refuses_a_class_list_that_does_not_match_the_model(tmp_path: Path) -> None:
+    with pytest.raises(BundleError, match="lists 3 classes but the model outputs"):
+        save_bundle(tmp_path / "t", FeedForwardNet(3, (4,), 2), name="tab", classes=["a", "b", "c"],
+                    input_spec=tabular_input_spec("xyz"), preprocessing=standardize_preprocessing(0.0, 1.0))
+    assert not (tmp_path / "t").exists()
+
+
+def test_valid_bundles_still_load_after_validation(tmp_path: Path) -> None:
+    mnist_bundle(tmp_path / "b")
+    edit_meta(tmp_path / "b", lambda meta: meta.pop("format_version"))  # bundles from before format_version
+    assert load_bundle(tmp_path / "b").num_features == 784
+    model = FeedForwardNet(3, (4,), 2, dropout=0.0).eval()
+    save_bundle(tmp_path / "t", model, name="tab", classes=["no", "yes"], input_spec=tabular_input_spec("abc"),
+                preprocessing={"type": "none"})
+    edit_meta(tmp_path / "t", drop_field("input_spec.num_features"))
+    assert load_bundle(tmp_path / "t").num_features == 3
