@@ -7,6 +7,7 @@ import time
 from dataclasses import dataclass, field, replace
 from typing import Callable, Sequence
 
+import numpy as np
 import torch
 from torch import nn
 
@@ -228,3 +229,30 @@ def training_size_sweep(
         run = train_and_score(make_model(), (x_train[:n], y_train[:n]), val, settings, seed=seed, device=device)
         rows.append({"train_size": n, **run.row()})
     return rows
+
+
+def selection_optimism(correct: np.ndarray, fresh_accuracy: np.ndarray, set_size: int, repeats: int,
+                       seed: int = 0) -> dict[str, np.ndarray]:
+    """Repeat 'pick the best of many candidates on a small set' and return each pick's reported and fresh accuracy.
+
+    `correct` is a (candidates, pool digits) 0/1 matrix. Each repeat draws two disjoint sets of `set_size` pool
+    digits, a small test set and a small validation set. The test-picked candidate is the best on the test set and
+    reports that score; the validation-picked one is the best on the validation set and reports its test-set score.
+    """
+    correct = np.asarray(correct, dtype=np.float64)
+    fresh_accuracy = np.asarray(fresh_accuracy, dtype=np.float64)
+    if correct.ndim != 2 or len(fresh_accuracy) != len(correct):
+        raise ValueError(f"correct must be (candidates, digits) with one fresh accuracy per candidate, got shapes "
+                         f"{correct.shape} and {fresh_accuracy.shape}.")
+    if not 1 <= set_size <= correct.shape[1] // 2:
+        raise ValueError(f"set_size {set_size} needs a pool of at least {2 * set_size} digits, got {correct.shape[1]}; "
+                         "use a smaller SMALL_TEST.")
+    rng = np.random.default_rng(seed)
+    out = {key: np.empty(repeats) for key in ("test_reported", "test_fresh", "val_reported", "val_fresh")}
+    for r in range(repeats):
+        draw = rng.permutation(correct.shape[1])[: 2 * set_size]
+        test_acc, val_acc = correct[:, draw[:set_size]].mean(1), correct[:, draw[set_size:]].mean(1)
+        by_test, by_val = int(np.argmax(test_acc)), int(np.argmax(val_acc))
+        out["test_reported"][r], out["test_fresh"][r] = test_acc[by_test], fresh_accuracy[by_test]
+        out["val_reported"][r], out["val_fresh"][r] = test_acc[by_val], fresh_accuracy[by_val]
+    return out

@@ -112,3 +112,12 @@ def average_precision(scores: ArrayLike, targets: ArrayLike) -> float:
 def threshold_table(scores: ArrayLike, targets: ArrayLike, thresholds: Sequence[float]) -> list[dict[str, float]]:
     """Return one row of counts and measures per threshold (for a table or a plot)."""
     return [{"threshold": float(th), **binary_counts(scores, targets, float(th)).as_dict()} for th in thresholds]
+
+
+def confused_pairs(matrix: ArrayLike, k: int = 3) -> list[tuple[int, int, int]]:
+    """The k class pairs most often confused in either direction, as (class a, class b, count), largest first."""
+    m = np.asarray(matrix.detach().cpu() if isinstance(matrix, torch.Tensor) else matrix)
+    if m.ndim != 2 or m.shape[0] != m.shape[1]:
+        raise ValueError(f"a confusion matrix is square (true x predicted), got shape {m.shape}.")
+    pairs = [(a, b, int(m[a, b] + m[b, a])) for a in range(len(m)) for b in range(a + 1, len(m))]
+    return sorted(pairs, key=lambda p: (-p[2], p[0], p[1]))[:k]

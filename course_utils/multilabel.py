@@ -39,24 +39,24 @@ def mean_fbeta(predicted: torch.Tensor | np.ndarray, targets: torch.Tensor | np.
 
 
 def apply_thresholds(probabilities: torch.Tensor, thresholds: float | Sequence[float] | torch.Tensor) -> torch.Tensor:
-    """Turn probabilities into 0/1 predictions with one global threshold or one per label."""
+    """0/1 predictions: a label is on when its probability >= its threshold (one global threshold or one per label)."""
     probabilities = torch.as_tensor(probabilities)
     t = torch.as_tensor(thresholds, dtype=probabilities.dtype)
     if t.ndim == 1 and len(t) != probabilities.shape[1]:
         raise ValueError(f"Got {len(t)} thresholds for {probabilities.shape[1]} labels; give one per label or one in all.")
-    return (probabilities > t).float()
+    return (probabilities >= t).float()
 
 
 def f2_from_logits(logits: torch.Tensor, targets: torch.Tensor) -> float:
-    """Mean F2 with a 0.5 threshold on sigmoid outputs: a training-time metric for course_utils.train.fit."""
-    return mean_fbeta(torch.sigmoid(logits) > 0.5, targets > 0.5)
+    """Mean F2 of sigmoid(logits) >= 0.5 (the same rule as apply_thresholds): a training-time metric for fit."""
+    return mean_fbeta(apply_thresholds(torch.sigmoid(logits), 0.5), targets >= 0.5)
 
 
 def tune_global_threshold(
     probabilities: torch.Tensor, targets: torch.Tensor, grid: Sequence[float] = DEFAULT_GRID, beta: float = 2.0
 ) -> tuple[float, float]:
     """Return (threshold, score): the one threshold for all labels that maximises mean F-beta on these (validation) rows."""
-    scores = [mean_fbeta(probabilities > t, targets, beta) for t in grid]
+    scores = [mean_fbeta(apply_thresholds(probabilities, t), targets, beta) for t in grid]
     best = int(np.argmax(scores))
     return float(grid[best]), float(scores[best])
 

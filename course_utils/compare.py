@@ -1,0 +1,102 @@
+"""Compare two scores honestly: the difference, its standard error, and a verdict chosen by a stated rule."""
+from __future__ import annotations
+
+import math
+import statistics
+from dataclasses import asdict, dataclass
+from typing import Sequence
+
+import numpy as np
+from scipy import stats
+
+SE_RULE = 2.0
+RULE = f"one result is ahead of another only when the difference exceeds {SE_RULE:g} standard errors"
+VERDICTS = ("ahead of", "level with", "behind")
+
+
+def verdict(difference: float, standard_error: float, k: float = SE_RULE) -> str:
+    """'ahead of', 'behind' or 'level with': ahead/behind only beyond k standard errors of the difference."""
+    if not (math.isfinite(difference) and math.isfinite(standard_error)) or standard_error < 0:
+        raise ValueError(f"difference and standard error must be finite (and the error >= 0), got "
+                         f"{difference!r} and {standard_error!r}.")
+    if difference > k * standard_error:
+        return "ahead of"
+    if difference < -k * standard_error:
+        return "behind"
+    return "level with"
+
+
+@dataclass(frozen=True)
+class Comparison:
+    """Score a against score b: means, difference, standard error of the difference and the verdict."""
+
+    name_a: str
+    name_b: str
+    mean_a: float
+    mean_b: float
+    difference: float
+    standard_error: float
+    verdict: str
+    basis: str
+
+    @property
+    def z(self) -> float:
+        """The difference in standard errors (0 when the error is 0 and so is the difference)."""
+        if self.standard_error == 0:
+            return 0.0 if self.difference == 0 else math.copysign(math.inf, self.difference)
+        return self.difference / self.standard_error
+
+    def sentence(self, what: str = "score", digits: int = 4) -> str:
+        """A sentence built from the numbers, e.g. 'A (0.865) is level with B (0.866) on test accuracy: ...'."""
+        z = "∞" if math.isinf(self.z) else f"{abs(self.z):.1f}"
+        return (f"{self.name_a} ({self.mean_a:.{digits}f}) is {self.verdict} {self.name_b} ({self.mean_b:.{digits}f}) "
+                f"on {what}: a difference of {self.difference:+.{digits}f}, {z} standard errors "
+                f"({self.standard_error:.{digits}f}, {self.basis}).")
+
+    def as_dict(self) -> dict[str, float | str]:
+        """Plain dict for `record` (numbers rounded to 5 digits)."""
+        return {k: (round(v, 5) if isinstance(v, float) else v) for k, v in asdict(self).items()}
+
+
+def compare_paired(scores_a: Sequence[float] | np.ndarray, scores_b: Sequence[float] | np.ndarray,
+                   name_a: str, name_b: str, unit: str = "examples") -> Comparison:
+    """Compare two models scored on the same examples (e.g. 0/1 correct per review): paired standard error."""
+    a, b = np.asarray(scores_a, dtype=np.float64), np.asarray(scores_b, dtype=np.float64)
+    if a.shape != b.shape or a.ndim != 1 or len(a) < 2:
+        raise ValueError(f"paired scores need two 1-D arrays of the same length >= 2, got shapes {a.shape} and {b.shape}.")
+    d = a - b
+    se = float(d.std(ddof=1) / math.sqrt(len(d)))
+    diff = float(d.mean())
+    return Comparison(name_a, name_b, float(a.mean()), float(b.mean()), diff, se, verdict(diff, se),
+                      f"paired over {len(d):,} {unit}")
+
+
+def compare_runs(scores_a: Sequence[float], scores_b: Sequence[float], name_a: str, name_b: str) -> Comparison:
+    """Compare two settings from independent runs (e.g. several seeds each): SE = sqrt(s_a²/n_a + s_b²/n_b)."""
+    if len(scores_a) < 2 or len(scores_b) < 2:
+        raise ValueError(f"a spread needs at least 2 runs per setting, got {len(scores_a)} and {len(scores_b)}; "
+                         "use more seeds.")
+    mean_a, mean_b = statistics.fmean(scores_a), statistics.fmean(scores_b)
+    se = math.sqrt(statistics.variance(scores_a) / len(scores_a) + statistics.variance(scores_b) / len(scores_b))
+    diff = mean_a - mean_b
+    return Comparison(name_a, name_b, mean_a, mean_b, diff, se, verdict(diff, se),
+                      f"from {len(scores_a)} and {len(scores_b)} runs")
+
+
+def mean_and_se(scores: Sequence[float] | np.ndarray) -> tuple[float, float]:
+    """Mean of per-example (or per-run) scores and its standard error."""
+    x = np.asarray(scores, dtype=np.float64)
+    if x.ndim != 1 or len(x) < 2:
+        raise ValueError(f"need a 1-D array of at least 2 scores, got shape {x.shape}.")
+    return float(x.mean()), float(x.std(ddof=1) / math.sqrt(len(x)))
+
+
+def less_spread(scores_a: Sequence[float], scores_b: Sequence[float], alpha: float = 0.05) -> tuple[float, float, bool]:
+    """One-sided F-test that a varies less than b: (std a, std b, significant at level alpha)."""
+    if len(scores_a) < 2 or len(scores_b) < 2:
+        raise ValueError("each spread needs at least 2 scores.")
+    var_a, var_b = statistics.variance(scores_a), statistics.variance(scores_b)
+    if var_a == 0:
+        return 0.0, math.sqrt(var_b), var_b > 0
+    p = float(stats.f.sf(var_b / var_a, len(scores_b) - 1, len(scores_a) - 1))
+    return math.sqrt(var_a), math.sqrt(var_b), p < alpha
