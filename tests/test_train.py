@@ -45,15 +45,103 @@ def test_early_stopping_stops_after_patience_epochs():
     assert history.epochs == 3 and history.best_epoch == 1
 
 
-def test_checkpoint_allows_resuming_where_training_stopped(tmp_path):
-    model, train, val, opt = setup()
+def resumable_run(seed: int = 0) -> tuple[nn.Module, TensorBatches, TensorBatches, torch.optim.Optimizer,
+                                          torch.optim.lr_scheduler.LRScheduler]:
+    """A model, unshuffled batches (so an interrupted run can replay the same updates), Adam and a scheduler."""
+    torch.manual_seed(seed)
+    x, y = blobs()
+    model = FeedForwardNet(2, [16], 3, dropout=0.0)
+    optimizer = torch.optim.Adam(model.parameters(), lr=0.01)
+    scheduler = torch.optim.lr_scheduler.StepLR(optimizer, step_size=3, gamma=0.5)  # counts epochs
+    return model, TensorBatches(x[:300], y[:300], 32), TensorBatches(x[300:], y[300:], 100), optimizer, scheduler
+
+
+def assert_same_tensors(a: dict, b: dict) -> None:
+    """Assert two state dicts hold the same keys and bit-identical tensors."""
+    assert a.keys() == b.keys()
+    for key in a:
+        assert torch.equal(a[key], b[key]), key
+
+
+def without_times(history: History) -> dict:
+    """History fields that do not depend on the wall clock."""
+    return {k: v for k, v in history.as_dict().items() if k != "epoch_seconds"}
+
+
+def test_resumed_training_continues_exactly_like_an_uninterrupted_run(tmp_path):
+    # Reference: 4 epochs in one go. Resumed: 2 epochs with a checkpoint, then a fresh process (other initial
+    # weights, fresh Adam moments, fresh scheduler) resumes to 4. Skipping the weights, the optimiser state or
+    # the scheduler state on resume changes the weights after epochs 3-4.
+    model, train, val, opt, sched = resumable_run()
+    reference = fit(model, train, val, nn.CrossEntropyLoss(), opt, 4, scheduler=sched, restore_best=False, verbose=False)
     path = tmp_path / "ckpt.pt"
-    first = fit(model, train, val, nn.CrossEntropyLoss(), opt, 2, checkpoint_path=path, verbose=False)
-    assert path.is_file() and first.epochs == 2
-    model2, train2, val2, opt2 = setup(seed=5)
-    resumed = fit(model2, train2, val2, nn.CrossEntropyLoss(), opt2, 4, checkpoint_path=path, resume=True, verbose=False)
-    assert resumed.epochs == 4
-    assert resumed.train_loss[:2] == first.train_loss
+    model1, train1, val1, opt1, sched1 = resumable_run()
+    fit(model1, train1, val1, nn.CrossEntropyLoss(), opt1, 2, scheduler=sched1, checkpoint_path=path,
+        restore_best=False, verbose=False)
+    model2, train2, val2, opt2, sched2 = resumable_run(seed=5)
+    assert not torch.equal(model2[0].weight, model1[0].weight)
+    resumed = fit(model2, train2, val2, nn.CrossEntropyLoss(), opt2, 4, scheduler=sched2, checkpoint_path=path,
+                  resume=True, restore_best=False, verbose=False)
+    assert without_times(resumed) == without_times(reference)
+    assert_same_tensors(model2.state_dict(), model.state_dict())
+    state2, state = opt2.state_dict(), opt.state_dict()
+    assert state2["param_groups"] == state["param_groups"]  # includes the scheduled learning rate
+    for index, moments in state["state"].items():
+        assert_same_tensors(state2["state"][index], moments)
+
+
+def test_resume_keeps_the_best_parameters_saved_before_the_interruption(tmp_path):
+    # lr=0.5 SGD makes the validation loss best early; a resume that forgets the checkpoint's best model
+    # would restore epoch-2 (or later) parameters instead.
+    model, train, val, opt = setup(lr=0.5)
+    x, y = blobs()
+    flipped = TensorBatches(x[300:], (y[300:] + 1) % 3, 100)  # validation labels the model learns to get wrong
+    reference = fit(model, train, flipped, nn.CrossEntropyLoss(), opt, 4, verbose=False)
+    assert reference.best_epoch == 1
+    path = tmp_path / "ckpt.pt"
+    model1, train1, _, opt1 = setup(lr=0.5)
+    fit(model1, train1, flipped, nn.CrossEntropyLoss(), opt1, 2, checkpoint_path=path, verbose=False)
+    model2, train2, _, opt2 = setup(seed=5, lr=0.5)
+    resumed = fit(model2, train2, flipped, nn.CrossEntropyLoss(), opt2, 4, checkpoint_path=path, resume=True,
+                  verbose=False)
+    assert resumed.best_epoch == 1 and resumed.val_loss[:2] == reference.val_loss[:2]
+    assert_same_tensors(model2.state_dict(), model.state_dict())
+
+
+def uneven_problem() -> tuple[nn.Module, torch.Tensor, torch.Tensor]:
+    """A fixed linear classifier and 7 samples whose per-sample losses and hits differ a lot between rows."""
+    model = nn.Linear(1, 2)
+    with torch.no_grad():
+        model.weight.copy_(torch.tensor([[1.0], [-1.0]]))
+        model.bias.zero_()
+    x = torch.tensor([[3.0], [2.0], [1.0], [0.5], [-2.0], [4.0], [3.0]])
+    y = torch.tensor([0, 0, 0, 1, 0, 1, 1])  # batches of 5 and 2: first batch 3/5 right, second 0/2 right
+    return model, x, y
+
+
+def test_evaluate_averages_over_samples_when_the_last_batch_is_smaller():
+    model, x, y = uneven_problem()
+    loss_fn = nn.CrossEntropyLoss()
+    with torch.no_grad():
+        outputs = model(x)
+        batch_means = [loss_fn(model(x[:5]), y[:5]).item(), loss_fn(model(x[5:]), y[5:]).item()]
+    per_sample = loss_fn(outputs, y).item()
+    assert abs(sum(batch_means) / 2 - per_sample) > 0.5, "the data must separate the two averages"
+    loss, acc = evaluate(model, TensorBatches(x, y, 5), loss_fn)
+    assert loss == pytest.approx(per_sample, rel=1e-6)
+    assert acc == pytest.approx(3 / 7)  # a mean of the batch accuracies would give (3/5 + 0/2) / 2 = 0.3
+
+
+def test_fit_history_holds_per_sample_means_on_both_splits():
+    model, x, y = uneven_problem()
+    loss_fn = nn.CrossEntropyLoss()
+    with torch.no_grad():
+        per_sample = loss_fn(model(x), y).item()
+    history = fit(model, TensorBatches(x, y, 5), TensorBatches(x, y, 5), loss_fn,
+                  torch.optim.SGD(model.parameters(), lr=0.0), 1, verbose=False)  # lr 0: the model never changes
+    assert history.train_loss[0] == pytest.approx(per_sample, rel=1e-6)
+    assert history.val_loss[0] == pytest.approx(per_sample, rel=1e-6)
+    assert history.train_metric == pytest.approx([3 / 7]) and history.val_metric == pytest.approx([3 / 7])
 
 
 def test_diverging_training_stops_with_advice():
