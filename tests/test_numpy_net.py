@@ -85,7 +85,54 @@ def test_train_sgd_learns_separable_blobs_and_keeps_best_epoch():
     assert net.loss(x[400:], one_hot(labels[400:], 3)) == pytest.approx(history.best_val_loss)
 
 
-def test_gradient_timings_show_finite_differences_are_slower():
+def blob_problem(n: int = 120, seed: int = 0) -> tuple[np.ndarray, np.ndarray]:
+    """Three Gaussian blobs in 8 dimensions with integer labels."""
+    rng = np.random.default_rng(seed)
+    labels = rng.integers(0, 3, n)
+    return rng.standard_normal((3, 8))[labels] * 3 + rng.standard_normal((n, 8)), labels
+
+
+def test_train_sgd_restores_its_best_epoch_not_its_last_one():
+    x, labels = blob_problem()
+    wrong = (labels + 1) % 3  # validation labels the net learns to get wrong: the best epoch is the first
+    net = NumpyMLP((8, 16, 3), seed=0)
+    start = net.loss(x, one_hot(wrong, 3))
+    history = nn_.train_sgd(net, x, labels, x, wrong, epochs=4, batch_size=16, learning_rate=1.0, verbose=False)
+    assert history.best_epoch == 1 and history.val_loss[-1] > history.val_loss[0]
+    restored = net.loss(x, one_hot(wrong, 3))
+    assert restored == pytest.approx(history.val_loss[0], rel=1e-12)
+    assert restored != pytest.approx(start), "the epoch-1 parameters, not the untrained ones"
+
+
+def trained_weights(seed: int) -> list[np.ndarray]:
+    """Weights after one epoch from the same initial net, shuffled with the given seed."""
+    x, labels = blob_problem(60)
+    net = NumpyMLP((8, 5, 3), seed=0)
+    nn_.train_sgd(net, x, labels, x, labels, epochs=1, batch_size=10, learning_rate=0.5, seed=seed, verbose=False)
+    return net.weights
+
+
+def test_train_sgd_shuffle_follows_its_seed():
+    same = trained_weights(1), trained_weights(1)
+    assert all(np.array_equal(a, b) for a, b in zip(*same))
+    other = trained_weights(2)
+    assert not np.allclose(same[0][0], other[0]), "a different seed must visit the minibatches in another order"
+
+
+def test_gradient_timings_time_both_methods_and_report_their_ratio(monkeypatch):
+    # Counts forward passes instead of seconds (no wall clock in unit tests): one backprop needs 1,
+    # central differences need 2 per parameter, so the reported ratio must be exactly 2 * parameters.
+    passes = []
+    real_forward = NumpyMLP.forward_pass
+    monkeypatch.setattr(NumpyMLP, "forward_pass", lambda self, x: passes.append(1) or real_forward(self, x))
+
+    def counting_clock(fn):
+        before = len(passes)
+        fn()
+        return float(len(passes) - before)
+
+    monkeypatch.setattr(nn_, "_timed", counting_clock)
     timing = nn_.gradient_timings((10, 6, 3), batch=4)
-    assert timing["parameters"] == 10 * 6 + 6 + 6 * 3 + 3
-    assert timing["ratio"] > 10
+    parameters = 10 * 6 + 6 + 6 * 3 + 3
+    assert timing == {"parameters": parameters, "backprop_s": 1.0, "finite_diff_s": 2.0 * parameters,
+                      "ratio": 2.0 * parameters}
