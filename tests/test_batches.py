@@ -13,11 +13,16 @@ def test_each_epoch_covers_every_sample_once_in_a_new_order():
     assert len(batches) == 4
 
 
-def test_same_seed_same_order():
-    x, y = torch.randn(20, 2), torch.arange(20)
-    a = [yb.tolist() for _, yb in TensorBatches(x, y, 4, shuffle=True, seed=7)]
-    b = [yb.tolist() for _, yb in TensorBatches(x, y, 4, shuffle=True, seed=7)]
-    assert a == b
+def epoch_order(seed: int, epochs: int = 2) -> list[list[int]]:
+    """Targets in the order a fresh shuffled TensorBatches yields them, for each of several epochs."""
+    batches = TensorBatches(torch.zeros(20, 1), torch.arange(20), 4, shuffle=True, seed=seed)
+    return [torch.cat([yb for _, yb in batches]).tolist() for _ in range(epochs)]
+
+
+def test_the_shuffle_order_follows_the_seed():
+    assert epoch_order(7) == epoch_order(7)
+    assert epoch_order(7)[0] != epoch_order(8)[0], "a different seed must give a different order"
+    assert epoch_order(7)[0] != list(range(20))
 
 
 def test_inputs_stay_paired_with_targets():
@@ -46,3 +51,9 @@ def test_mismatched_lengths_are_rejected():
 def test_empty_data_is_rejected():
     with pytest.raises(ValueError, match="empty"):
         TensorBatches(torch.zeros(0, 1), torch.zeros(0))
+
+
+def test_shuffled_drop_last_yields_only_full_batches_of_distinct_samples():
+    batches = TensorBatches(torch.zeros(10, 1), torch.arange(10), 4, shuffle=True, drop_last=True)
+    seen = [yb.tolist() for _, yb in batches]
+    assert [len(b) for b in seen] == [4, 4] and len(set(seen[0] + seen[1])) == 8
