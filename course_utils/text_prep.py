@@ -47,6 +47,16 @@ def prepare_frame(
     return out.reset_index(drop=True), report
 
 
+def drop_test_overlap(train: pd.DataFrame, test: pd.DataFrame) -> tuple[pd.DataFrame, dict[str, int]]:
+    """Drop training rows whose (cleaned) text also occurs in the test split; return the frame and counts."""
+    if "text" not in train.columns or "text" not in test.columns:
+        raise KeyError("drop_test_overlap needs a 'text' column in both frames; run prepare_frame first.")
+    shared = train["text"].isin(set(test["text"])) & (train["text"].str.len() > 0)
+    report = {"training_rows_in_test": int(shared.sum()), "distinct_texts": int(train.loc[shared, "text"].nunique()),
+              "test_rows_affected": int(test["text"].isin(set(train.loc[shared, "text"])).sum())}
+    return train[~shared].reset_index(drop=True), report
+
+
 def whitespace_tokenize(text: str) -> list[str]:
     """Split on whitespace: Korean eojeol (word + attached particles) tokens."""
     return text.split()
