@@ -31,14 +31,30 @@ def file_digest(path: str | os.PathLike[str], algorithm: str = "sha256") -> str:
     return digest.hexdigest()
 
 
-def verify_checksum(path: Path, expected: str, algorithm: str) -> None:
-    """Raise ChecksumError unless the file's digest equals the expected one."""
-    actual = file_digest(path, algorithm)
-    if actual != expected.lower():
-        raise ChecksumError(
-            f"{display_path(path)} has {algorithm} {actual}, expected {expected}. "
-            "The file is corrupt or was changed; it was not used. Delete it and download again."
+def normalise_digest(expected: str, algorithm: str) -> str:
+    """Return the expected hex digest in lower case, refusing one of the wrong length for the algorithm."""
+    digits = hashlib.new(algorithm).digest_size * 2
+    cleaned = expected.strip().lower()
+    if len(cleaned) != digits or any(c not in "0123456789abcdef" for c in cleaned):
+        raise ValueError(
+            f"The expected {algorithm} checksum {expected!r} is not {digits} hex digits. "
+            f"Pass the published {algorithm} digest, or the algorithm that the published digest uses."
         )
+    return cleaned
+
+
+def verify_checksum(
+    path: Path,
+    expected: str,
+    algorithm: str,
+    what: str | None = None,
+    advice: str = "The file is corrupt or was changed; it was not used. Delete it and download again.",
+) -> None:
+    """Raise ChecksumError (naming `what`, default the path) unless the file's digest equals the expected one."""
+    wanted = normalise_digest(expected, algorithm)
+    actual = file_digest(path, algorithm)
+    if actual != wanted:
+        raise ChecksumError(f"{what or display_path(path)} has {algorithm} {actual}, expected {wanted}. {advice}")
 
 
 def download_file(
@@ -50,6 +66,8 @@ def download_file(
 ) -> Path:
     """Fetch url to destination atomically, verifying the checksum before the file appears."""
     destination = Path(destination)
+    if checksum is not None:
+        normalise_digest(checksum, algorithm)  # a malformed digest fails before anything is fetched
     destination.parent.mkdir(parents=True, exist_ok=True)
     request = urllib.request.Request(url, headers={"User-Agent": USER_AGENT})
     handle, tmp_name = tempfile.mkstemp(prefix=destination.name + ".", suffix=".part", dir=destination.parent)
@@ -63,7 +81,11 @@ def download_file(
                 reason = getattr(exc, "reason", exc)
                 raise DownloadError(f"Could not download {url}: {reason}") from exc
         if checksum is not None:
-            verify_checksum(tmp_path, checksum, algorithm)
+            verify_checksum(
+                tmp_path, checksum, algorithm, what=f"{url} (downloaded for {display_path(destination)})",
+                advice="The download is corrupt or the server's copy changed; nothing was saved. "
+                "Try again later or from another mirror.",
+            )
         os.replace(tmp_path, destination)
         return destination
     finally:
