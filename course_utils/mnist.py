@@ -83,10 +83,15 @@ def read_idx(path: str | os.PathLike[str], expected_magic: int) -> np.ndarray:
     header = 4 + 4 * ndim
     dims = [int.from_bytes(raw[4 + 4 * i : 8 + 4 * i], "big") for i in range(ndim)]
     expected = header + int(np.prod(dims))
-    if len(raw) != expected:
+    if len(raw) < expected:
         raise IdxFormatError(
             f"{display_path(path)} holds {len(raw)} bytes but its header {dims} promises {expected}; "
             "the file is truncated or corrupt. Delete it and download MNIST again."
+        )
+    if len(raw) > expected:
+        raise IdxFormatError(
+            f"{display_path(path)} has {len(raw) - expected} trailing bytes after the {expected} its header {dims} "
+            "promises; it is corrupt or not an original MNIST file. Delete it and download MNIST again."
         )
     return np.frombuffer(raw, dtype=np.uint8, offset=header).reshape(dims)
 
@@ -128,8 +133,12 @@ def load_split(raw_dir: Path, split: str) -> tuple[torch.Tensor, torch.Tensor]:
             f"{display_path(paths[0])} holds {images.shape} images but {display_path(paths[1])} "
             f"holds {labels.shape} labels; they do not belong together. Replace both with the originals."
         )
-    if labels.size and labels.max() > 9:
-        raise IdxFormatError(f"{display_path(paths[1])} contains label {labels.max()}; MNIST labels are 0-9.")
+    bad = np.flatnonzero(labels > 9)  # uint8 labels cannot be negative
+    if bad.size:
+        raise IdxFormatError(
+            f"{display_path(paths[1])} contains {bad.size} label(s) outside 0-9 (first: {labels[bad[0]]} at "
+            f"index {bad[0]}); MNIST labels are the digits 0-9. The file is corrupt: replace it with the original."
+        )
     return torch.from_numpy(images.copy()), torch.from_numpy(labels.astype(np.int64))
 
 

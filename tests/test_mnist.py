@@ -42,12 +42,41 @@ def test_loads_idx_layout_from_data_root(fake_root):
     assert data.is_full
     assert data.train_images.shape == (50, 28, 28) and data.train_images.dtype == torch.uint8
     assert data.test_labels.tolist() == [i % 10 for i in range(20)]
+    written = np.random.default_rng(0).integers(0, 256, size=(50, 28, 28))  # what write_split put there
+    assert np.array_equal(data.train_images.numpy(), written), "pixels, order and orientation as in the file"
 
 
 def test_truncated_file_is_named_in_error(fake_root):
     path = fake_root / "MNIST" / "raw" / "train-images-idx3-ubyte"
     path.write_bytes(path.read_bytes()[:-100])
     with pytest.raises(IdxFormatError, match="train-images-idx3-ubyte.*truncated"):
+        load_mnist(fake_root, verbose=False)
+
+
+@pytest.mark.parametrize("gz", [False, True])
+def test_trailing_bytes_are_refused_and_the_file_named(tmp_path, gz):
+    data = idx_bytes(np.zeros((2, 28, 28)), 2051) + b"\x00" * 5
+    path = tmp_path / ("t10k-images-idx3-ubyte" + (".gz" if gz else ""))
+    path.write_bytes(gzip.compress(data) if gz else data)
+    with pytest.raises(IdxFormatError, match=r"t10k-images-idx3-ubyte(\.gz)? has 5 trailing bytes"):
+        read_idx(path, 2051)
+
+
+@pytest.mark.parametrize("bad_label", [10, 255])
+def test_labels_outside_0_to_9_are_refused_and_the_file_named(fake_root, bad_label):
+    path = fake_root / "MNIST" / "raw" / "t10k-labels-idx1-ubyte"
+    labels = np.arange(20) % 10
+    labels[7] = bad_label
+    path.write_bytes(idx_bytes(labels, 2049))
+    with pytest.raises(IdxFormatError, match=rf"t10k-labels-idx1-ubyte contains 1 label\(s\) outside 0-9 \(first: {bad_label} at index 7\)"):
+        load_mnist(fake_root, verbose=False)
+
+
+def test_images_and_labels_of_different_lengths_are_refused(fake_root):
+    write_split(fake_root / "MNIST" / "raw", "test", 20)
+    (fake_root / "MNIST" / "raw" / "t10k-labels-idx1-ubyte").write_bytes(idx_bytes(np.arange(19) % 10, 2049))
+    with pytest.raises(IdxFormatError, match=r"t10k-images-idx3-ubyte holds \(20, 28, 28\) images but .*"
+                                             r"t10k-labels-idx1-ubyte holds \(19,\) labels"):
         load_mnist(fake_root, verbose=False)
 
 
