@@ -1,0 +1,37 @@
+"""Claims of lesson 05 checked against its committed full run: each test is named for the sentence it guards."""
+from __future__ import annotations
+
+from committed import markdown, printed, results
+from course_utils.planet import FULL_ROWS
+
+NAME = "05_cnn_amazon_satellite"
+
+
+def test_scope_line_names_the_subset_the_scores_come_from():
+    r = results(NAME)
+    assert r["data_source"] == "real"
+    assert r["chips_share_of_competition"] == round(r["n_chips"] / FULL_ROWS, 4)
+    line = printed(NAME, "scope = (")
+    assert f"{r['n_chips']:,} real chips" in line and f"{FULL_ROWS:,}" in line and "64×64" in line
+    assert "1,000 chips are not enough" not in markdown(NAME)
+
+
+def test_test_f2_has_a_standard_error_of_about_one_point():
+    assert 0.005 < results(NAME)["test_f2_standard_error"] < 0.02
+
+
+def test_cnn_is_ahead_of_the_fully_connected_net_with_about_30_times_fewer_parameters():
+    r = results(NAME)
+    assert r["val_cnn_vs_dense"]["verdict"] == "ahead of" and r["test_cnn_vs_dense"]["verdict"] == "ahead of"
+    assert 25 < r["dense_parameters"] / r["cnn_parameters"] < 40
+
+
+def test_cnn_is_ahead_of_the_most_frequent_tags_baseline_which_is_ahead_of_all_tags():
+    r = results(NAME)
+    assert r["test_cnn_vs_frequent"]["verdict"] == "ahead of"
+    assert r["test_f2_most_frequent_baseline"] > r["test_f2_all_positive_baseline"] + 0.1
+
+
+def test_tuning_the_threshold_lifts_f2_well_above_threshold_one_half():
+    r = results(NAME)
+    assert r["test_f2_global_threshold"] > r["test_f2_threshold_05"] + 0.03
