@@ -2,8 +2,10 @@
 from __future__ import annotations
 
 import io
+import os
 import tarfile
 import zipfile
+from pathlib import Path
 
 import numpy as np
 import py7zr
@@ -64,13 +66,77 @@ def test_loader_reads_real_layout_and_reports_counts(tmp_path, capsys):
     data = load_planet(tmp_path, size=32, progress=False)
     assert data.is_real and data.images.shape == (3, 3, 32, 32) and data.images.dtype == torch.uint8
     assert data.names == names
-    assert data.tag_names(data.targets[2]) == ["water", "haze"] or set(data.tag_names(data.targets[2])) == {"haze", "primary", "water"}
+    assert data.tag_names(data.targets[2]) == ["primary", "water", "haze"]  # in TAGS order
     assert data.targets[1, TAGS.index("cloudy")] == 1 and data.targets[1].sum() == 1
     assert data.counts == {"rows_in_label_file": 3, "used": 3, "left_out_by_limit": 0}
     assert "no rows dropped" in capsys.readouterr().out
     limited = load_planet(tmp_path, size=32, limit=2, progress=False)
     assert len(limited) == 2 and limited.counts["left_out_by_limit"] == 1
     assert "first 2 of 3 rows" in capsys.readouterr().out
+
+
+CSV_ORDER = (3, 0, 5, 1, 4, 2)  # label-file order differs from the file numbering, so sorting would be caught
+
+
+def index_chip(k: int, size: int = 64) -> np.ndarray:
+    """A chip whose red level encodes k, green marks the top half and blue the left half (a transpose or flip shows)."""
+    rgb = np.full((size, size, 3), 20, np.uint8)
+    rgb[..., 0] = 20 + 25 * k
+    rgb[: size // 2, :, 1] = 230
+    rgb[:, : size // 2, 2] = 230
+    return rgb
+
+
+def write_index_chips(folder):
+    """Planet layout where chip train_k is index_chip(k) tagged with TAGS[k] alone, rows in CSV_ORDER."""
+    images = {f"train_{k}": jpeg_bytes(index_chip(k), mode="CMYK", quality=95) + GMM_TRAILER for k in CSV_ORDER}
+    return write_dataset(folder, [f"train_{k},{TAGS[k]}" for k in CSV_ORDER], images)
+
+
+def assert_each_image_matches_its_name_and_label(data):
+    """Every row's pixels decode to the index in its name and its multi-hot target, upright and unmirrored."""
+    size = data.images.shape[-1]
+    q = size // 4  # the centre of each quadrant, away from JPEG-blurred edges
+    for image, target, name in zip(data.images.int(), data.targets, data.names):
+        k = int(name.removeprefix("train_"))
+        assert round((image[0].float().mean().item() - 20) / 25) == k, f"{name} got another chip's pixels"
+        assert data.tag_names(target) == [TAGS[k]], f"{name} got another chip's label"
+        green = [[image[1, y, x].item() > 125 for x in (q, 3 * q)] for y in (q, 3 * q)]
+        blue = [[image[2, y, x].item() > 125 for x in (q, 3 * q)] for y in (q, 3 * q)]
+        assert green == [[True, True], [False, False]], f"{name}: green must fill the top half (rows first)"
+        assert blue == [[True, False], [True, False]], f"{name}: blue must fill the left half"
+
+
+@pytest.mark.parametrize("size", [64, 32])
+def test_every_chip_keeps_its_own_label_and_orientation(tmp_path, size):
+    write_index_chips(tmp_path)
+    data = load_planet(tmp_path, size=size, progress=False, verbose=False)
+    assert data.names == [f"train_{k}" for k in CSV_ORDER]
+    assert_each_image_matches_its_name_and_label(data)
+
+
+def test_limit_keeps_the_first_rows_with_their_own_images_and_labels(tmp_path):
+    write_index_chips(tmp_path)
+    data = load_planet(tmp_path, size=32, limit=4, progress=False, verbose=False)
+    assert data.names == [f"train_{k}" for k in CSV_ORDER[:4]]
+    assert len(data.images) == len(data.targets) == 4
+    assert data.counts == {"rows_in_label_file": 6, "used": 4, "left_out_by_limit": 2}
+    assert_each_image_matches_its_name_and_label(data)
+
+
+REAL_ROOT = Path(os.environ.get("COURSE_DATA_DIR") or "/nonexistent")
+
+
+@pytest.mark.skipif(not (REAL_ROOT / "planet" / CSV_NAME).is_file(),
+                    reason="real Planet sample not in $COURSE_DATA_DIR on this machine")
+def test_real_chips_with_limit_are_the_first_rows_of_the_label_file():
+    root = REAL_ROOT
+    names, targets = read_labels(root / "planet" / CSV_NAME)
+    data = load_planet(root, size=32, limit=5, progress=False, verbose=False)
+    assert data.is_real and data.names == names[:5] and torch.equal(data.targets, targets[:5])
+    for image, name in zip(data.images, data.names):
+        direct = decode_chip(root / "planet" / IMAGE_DIR / f"{name}.jpg", 32)
+        assert torch.equal(image, torch.from_numpy(direct.copy()).permute(2, 0, 1))
 
 
 def test_missing_image_is_named(tmp_path):
