@@ -52,6 +52,7 @@ DEFAULT_PORT = 8000
 MAX_BODY_BYTES = 2 * 1024 * 1024
 MAX_BATCH = 512
 READ_TIMEOUT = 20.0
+FLOAT32_MAX = float(np.finfo(np.float32).max)
 IMAGE_TYPES = {"image/png", "image/jpeg", "image/jpg", "application/octet-stream"}
 PNG_MAGIC, JPEG_MAGIC = b"\x89PNG\r\n\x1a\n", b"\xff\xd8\xff"
 VALUE_RANGES = {"0-255": 1.0, "0-1": 255.0}
@@ -301,14 +302,16 @@ def predict_checked(bundle: Bundle, raw: np.ndarray, is_image: bool) -> torch.Te
     """Class probabilities for raw inputs; refuse (422) inputs whose scaled values or outputs are not finite."""
     # Pixels are whole numbers: scale them in float32 exactly like mnist.to_inputs; feature rows stay float64.
     inputs = bundle.preprocess(torch.from_numpy(raw).float() if is_image else torch.from_numpy(raw))
-    bad = ~torch.isfinite(inputs)
+    # The model computes in float32: a raw value beyond its range (about 3.4e38), or one the scaling pushes there,
+    # would come out as NaN probabilities.
+    bad = ~torch.isfinite(inputs) | torch.from_numpy(np.abs(raw) > FLOAT32_MAX)
     if bad.any():
         row, col = (int(i) for i in bad.nonzero()[0])
         names = bundle.input_spec.get("features")
         where = f"feature {names[col]!r}" if names else f"value {col}"
-        raise InputError(422, f"Input {row}, {where} = {raw[row, col]:g} is too large for the model: after the "
-                              "bundle's scaling it exceeds float32's range (about 3.4e38). Send values in a "
-                              "realistic range (GET /model shows the scaling).")
+        raise InputError(422, f"Input {row}, {where} = {raw[row, col]:g} is too large for the model, which "
+                              f"computes in float32 (|value| up to about 3.4e38, before and after the bundle's "
+                              "scaling). Send values in a realistic range (GET /model shows the scaling).")
     with torch.no_grad():
         probabilities = torch.softmax(bundle.model(inputs).float(), dim=1)
     bad_rows = (~torch.isfinite(probabilities)).any(dim=1)
