@@ -1,6 +1,8 @@
 """Labelled text corpora for sentiment lessons: NSMC (local, downloaded or shared), any TSV/CSV, offline fallbacks."""
 from __future__ import annotations
 
+import gzip
+import hashlib
 import os
 from dataclasses import dataclass
 from pathlib import Path
@@ -94,19 +96,39 @@ def find_nsmc_files(folder: Path) -> tuple[Path, Path, bool] | None:
     return train, test, official is not None
 
 
-def check_official_file(path: Path, name: str) -> None:
-    """Raise ChecksumError unless an official NSMC file has its published sha256 (or size when none is known)."""
-    expected = NSMC_SHA256.get(name)
-    if expected is not None:
-        actual = file_digest(path)
-        if actual != expected:
-            raise ChecksumError(
-                f"{display_path(path)} has sha256 {actual}, expected {expected}. It was not used; delete it and retry."
-            )
-    elif name in NSMC_BYTES and path.stat().st_size != NSMC_BYTES[name]:
+def content_digest_and_size(path: Path) -> tuple[str, int]:
+    """Return (sha256, byte count) of a file's content, decompressing a .gz file first."""
+    digest, size = hashlib.sha256(), 0
+    opener = gzip.open if path.suffix == ".gz" else open
+    try:
+        with opener(path, "rb") as handle:
+            for chunk in iter(lambda: handle.read(1 << 20), b""):
+                digest.update(chunk)
+                size += len(chunk)
+    except (OSError, EOFError) as exc:  # truncated or damaged gzip stream
         raise ChecksumError(
-            f"{display_path(path)} has {path.stat().st_size:,} bytes, the official {name} has {NSMC_BYTES[name]:,}. "
-            "It was not used; delete it and retry."
+            f"{display_path(path)} cannot be read to the end ({exc}); it is truncated or damaged. "
+            "It was not used; delete it and download it again."
+        ) from exc
+    return digest.hexdigest(), size
+
+
+def check_official_file(path: Path, name: str) -> None:
+    """Raise ChecksumError unless an official NSMC file (plain or .gz) has its published content sha256
+    (or byte size when no digest is known)."""
+    expected = NSMC_SHA256.get(name)
+    if expected is None and name not in NSMC_BYTES:
+        return
+    actual, size = content_digest_and_size(path)
+    if expected is not None and actual != expected.lower():
+        raise ChecksumError(
+            f"{display_path(path)} has content sha256 {actual}, but the official {name} has {expected}: it is "
+            "truncated or was changed. It was not used; delete it and download it again (github.com/e9t/nsmc)."
+        )
+    if expected is None and size != NSMC_BYTES[name]:
+        raise ChecksumError(
+            f"{display_path(path)} has {size:,} bytes of content, the official {name} has {NSMC_BYTES[name]:,}: "
+            "it is truncated or was changed. It was not used; delete it and download it again (github.com/e9t/nsmc)."
         )
 
 
@@ -146,9 +168,17 @@ def load_nsmc(data_dir: str | os.PathLike[str] | None = None, download: bool = T
                 f"No NSMC files in {display_path(root / NSMC_SUBDIR)}. Put ratings_train.txt and ratings_test.txt "
                 f"there (from github.com/e9t/nsmc) or allow the download."
             )
-        found = find_nsmc_files(download_nsmc(root))
-        assert found is not None
+        folder = download_nsmc(root)
+        found = find_nsmc_files(folder)
+        if found is None:
+            raise FileNotFoundError(
+                f"The NSMC download finished but {display_path(folder)} lacks ratings_train.txt or ratings_test.txt. "
+                "Delete the folder and run again."
+            )
     train_path, test_path, official = found
+    check_official_file(test_path, "ratings_test.txt")  # the test split is always the official one
+    if official:
+        check_official_file(train_path, "ratings_train.txt")
     train = read_labelled_table(train_path)
     test = read_labelled_table(test_path)
     if len(test) != NSMC_ROWS["ratings_test.txt"]:

@@ -5,7 +5,9 @@ import functools
 import gzip
 import hashlib
 import http.server
+import os
 import threading
+from pathlib import Path
 
 import pytest
 
@@ -97,18 +99,81 @@ def test_unreachable_server_raises_download_error(tmp_path):
         download_nsmc(root, base_url="http://127.0.0.1:9/", timeout=2)
 
 
-def test_shared_layout_with_unofficial_train_file_is_labelled_honestly(tmp_path):
+def test_shared_layout_with_unofficial_train_file_is_labelled_honestly(tmp_path, monkeypatch):
     folder = tmp_path / "nsmc"
     folder.mkdir()
     with gzip.open(folder / "ratings_train_unofficial.txt.gz", "wt", encoding="utf-8") as handle:
         handle.write(nsmc_text(40))
     with gzip.open(folder / "ratings_test.txt.gz", "wt", encoding="utf-8") as handle:
         handle.write(nsmc_text(50_000))
+    monkeypatch.setitem(text_data.NSMC_SHA256, "ratings_test.txt", sha(nsmc_text(50_000)))  # .gz: content digest
     train, test, official = find_nsmc_files(folder)
     assert not official and train.name.endswith("unofficial.txt.gz")
     corpus = load_nsmc(tmp_path, download=False)
     assert corpus.score_note == UNOFFICIAL_SCORE_NOTE
     assert "unofficial" in corpus.name and len(corpus.train) == 40
+
+
+def official_folder(tmp_path, monkeypatch, gz: bool = False):
+    """<tmp>/nsmc with an official-looking train (checked by size) and test file (checked by sha256)."""
+    folder = tmp_path / "nsmc"
+    folder.mkdir()
+    train, test = nsmc_text(30), nsmc_text(50_000, start=10_000)
+    for name, text in (("ratings_train.txt", train), ("ratings_test.txt", test)):
+        if gz:
+            with gzip.open(folder / f"{name}.gz", "wt", encoding="utf-8") as handle:
+                handle.write(text)
+        else:
+            (folder / name).write_text(text, encoding="utf-8")
+    monkeypatch.setattr(text_data, "NSMC_SHA256", {"ratings_test.txt": sha(test), "ratings_train.txt": None})
+    monkeypatch.setattr(text_data, "NSMC_BYTES", {"ratings_test.txt": len(test.encode()),
+                                                  "ratings_train.txt": len(train.encode())})
+    return folder
+
+
+@pytest.mark.parametrize("gz", [False, True])
+def test_intact_official_files_on_disk_pass_their_checks(tmp_path, monkeypatch, gz):
+    official_folder(tmp_path, monkeypatch, gz)
+    corpus = load_nsmc(tmp_path, download=False)
+    assert corpus.name == "NSMC" and len(corpus.train) == 30 and len(corpus.test) == 50_000
+
+
+def test_tampered_official_test_file_on_disk_is_refused_and_named(tmp_path, monkeypatch, capsys):
+    folder = official_folder(tmp_path, monkeypatch)
+    path = folder / "ratings_test.txt"
+    text = path.read_text(encoding="utf-8")
+    path.write_text(text.replace("\t1\n", "\t0\n", 1), encoding="utf-8")  # one label flipped, same size
+    with pytest.raises(ChecksumError, match=r"nsmc/ratings_test\.txt has content sha256 .* delete it"):
+        load_nsmc(tmp_path, download=False)
+    corpus = load_sentiment_corpus("nsmc", data_dir=str(tmp_path), download=False)
+    assert corpus.is_fallback and "ratings_test.txt has content sha256" in capsys.readouterr().out
+
+
+def test_truncated_official_files_on_disk_are_refused_and_named(tmp_path, monkeypatch):
+    folder = official_folder(tmp_path, monkeypatch, gz=True)
+    test_gz = folder / "ratings_test.txt.gz"
+    intact = test_gz.read_bytes()
+    test_gz.write_bytes(intact[: len(intact) // 2])
+    with pytest.raises(ChecksumError, match=r"nsmc/ratings_test\.txt\.gz cannot be read to the end.*truncated"):
+        load_nsmc(tmp_path, download=False)
+    test_gz.write_bytes(intact)
+    train = folder / "ratings_train.txt.gz"
+    with gzip.open(train, "rt", encoding="utf-8") as handle:
+        rows = handle.read().splitlines(keepends=True)
+    with gzip.open(train, "wt", encoding="utf-8") as handle:  # a complete gzip stream missing its last row
+        handle.write("".join(rows[:-1]))
+    with pytest.raises(ChecksumError, match=r"nsmc/ratings_train\.txt\.gz has [\d,]+ bytes of content, the official"):
+        load_nsmc(tmp_path, download=False)
+
+
+REAL_NSMC = Path(os.environ.get("COURSE_DATA_DIR") or "/nonexistent") / "nsmc"
+
+
+@pytest.mark.skipif(not (REAL_NSMC / "ratings_test.txt.gz").is_file(), reason="real NSMC not in $COURSE_DATA_DIR")
+def test_real_official_test_split_passes_the_on_disk_check():
+    text_data.check_official_file(REAL_NSMC / "ratings_test.txt.gz", "ratings_test.txt")
+    corpus = load_nsmc(REAL_NSMC.parent, download=False)
+    assert len(corpus.test) == 50_000 and corpus.test.label.sum() == 25_173
 
 
 def test_official_file_is_preferred_over_the_unofficial_one(tmp_path):
