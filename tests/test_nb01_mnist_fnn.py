@@ -7,13 +7,16 @@ NAME = "01_mnist_fnn"
 def test_quick_run_has_no_errors_and_records_results():
     path, results = run_quick(NAME)
     assert error_outputs(path) == []
-    assert {"test_accuracy", "train_seconds", "best_epoch", "relu_vs_leaky_relu", "data_source", "full_data"} <= set(results)
+    assert {"test_accuracy", "train_seconds", "best_epoch", "activation_val_accuracy", "activation_comparison",
+            "top_confusions", "confusion_matrix", "data_source", "full_data"} <= set(results)
 
 
 def test_quick_run_is_far_above_chance():
     _, results = run_quick(NAME)
     assert results["test_accuracy"] > 0.8  # chance is 0.10; two epochs on a few thousand digits reach ~0.9
-    assert all(acc > 0.5 for acc in results["relu_vs_leaky_relu"].values())
+    assert all(acc > 0.5 for scores in results["activation_val_accuracy"].values() for acc in scores)
+    matrix = results["confusion_matrix"]
+    assert abs(sum(matrix[i][i] for i in range(10)) / sum(map(sum, matrix)) - results["test_accuracy"]) < 1e-4
     assert 1 <= results["best_epoch"] <= 2
 
 

@@ -25,3 +25,24 @@ def require(condition: bool, exercise: str, hint: str) -> None:
 def passed(exercise: str, note: str = "") -> None:
     """Tell the student the exercise is solved."""
     print(f"✔ {exercise}: correct!" + (f" {note}" if note else ""))
+
+
+def hint_only(shell: Any, etype: type, value: BaseException, tb: Any, tb_offset: int | None = None) -> list[str]:
+    """IPython handler: show a failed check as its hint alone, with no traceback into the checker's source."""
+    shown = [f"✘ {value}"]
+    shell._showtraceback(etype, value, shown)  # IPython ignores a custom handler's return value: show it here
+    return shown
+
+
+def show_hints_without_traceback() -> None:
+    """Make the running IPython kernel display ExerciseFailed as its hint only (a no-op outside IPython)."""
+    try:
+        from IPython import get_ipython
+    except ImportError:  # plain Python: the exception message is the hint already
+        return
+    shell = get_ipython()
+    if shell is not None:
+        shell.set_custom_exc((ExerciseFailed,), hint_only)
+
+
+show_hints_without_traceback()
