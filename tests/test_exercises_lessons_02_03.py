@@ -7,6 +7,7 @@ import pytest
 from course_utils.exercises import NOT_ANSWERED, ExerciseFailed
 from course_utils.exercises import backprop as bp
 from course_utils.exercises import gradient_descent as gd
+from course_utils.optim_demos import linear_gradients
 
 
 def unanswered(*_args):
@@ -15,7 +16,7 @@ def unanswered(*_args):
 
 def right_gradients(w, b, x, y):
     r = w * x + b - y
-    return np.mean(r * x), np.mean(r)
+    return np.mean(np.sign(r) * x), np.mean(np.sign(r))
 
 
 def right_momentum(w, v, g, lr, beta):
@@ -24,8 +25,8 @@ def right_momentum(w, v, g, lr, beta):
 
 
 @pytest.mark.parametrize("check, answer", [
-    (gd.check_iterations_per_epoch, (469,)),
-    (gd.check_linear_gradients, (right_gradients,)),
+    (gd.check_last_minibatch, (96, 468)),
+    (gd.check_absolute_error_gradients, (right_gradients,)),
     (gd.check_momentum_step, (right_momentum,)),
     (bp.check_tanh_prime, (lambda z: 1 - np.tanh(z) ** 2,)),
     (bp.check_relu_prime, (lambda z: (z > 0).astype(float),)),
@@ -37,9 +38,9 @@ def test_right_answers_pass(check, answer, capsys):
 
 
 @pytest.mark.parametrize("check, answer", [
-    (gd.check_iterations_per_epoch, (None,)),
-    (gd.check_linear_gradients, (None,)),
-    (gd.check_linear_gradients, (unanswered,)),
+    (gd.check_last_minibatch, (None, None)),
+    (gd.check_absolute_error_gradients, (None,)),
+    (gd.check_absolute_error_gradients, (unanswered,)),
     (gd.check_momentum_step, (unanswered,)),
     (bp.check_tanh_prime, (unanswered,)),
     (bp.check_relu_prime, (None,)),
@@ -52,10 +53,15 @@ def test_missing_answers_get_the_not_answered_hint(check, answer):
 
 
 @pytest.mark.parametrize("check, answer, hint, solution", [
-    (gd.check_iterations_per_epoch, (468,), "left over", "469"),
-    (gd.check_linear_gradients, (lambda w, b, x, y: (-right_gradients(w, b, x, y)[0], -right_gradients(w, b, x, y)[1]),),
-     "sign", "np.mean"),
-    (gd.check_linear_gradients, (lambda w, b, x, y: (np.mean(w * x + b - y), np.mean(w * x + b - y)),), "da/dw", "np.mean"),
+    (gd.check_last_minibatch, (128, 468), "left", "96"),
+    (gd.check_last_minibatch, (96, 469), "full ones", "468"),
+    (gd.check_absolute_error_gradients, (lambda w, b, x, y: (-right_gradients(w, b, x, y)[0], -right_gradients(w, b, x, y)[1]),),
+     "sign", "np.sign"),
+    (gd.check_absolute_error_gradients, (lambda w, b, x, y: (np.mean(w * x + b - y) * 0 + np.mean((w * x + b - y) * x),
+                                                             np.mean(w * x + b - y)),), "squared error", "np.sign"),
+    (gd.check_absolute_error_gradients, (lambda w, b, x, y: (np.mean(np.sign(w * x + b - y)), np.mean(np.sign(w * x + b - y))),),
+     "da/dw", "np.sign"),
+    (gd.check_absolute_error_gradients, (linear_gradients,), "squared error", "np.sign"),  # the lesson's own helper
     (gd.check_momentum_step, (lambda w, v, g, lr, beta: (w - lr * g, v),), "step 2", "beta * v"),
     (bp.check_tanh_prime, (lambda z: 1 - np.tanh(z),), "slope", "tanh(z) ** 2"),
     (bp.check_relu_prime, (lambda z: 1.0,), "shape", "z > 0"),

@@ -10,25 +10,31 @@ import torch
 from . import ExerciseFailed, passed, require, require_answer
 
 
-def check_iterations_per_epoch(answer: int | float | None) -> None:
-    """Exercise 1: updates per epoch for 60,000 samples in minibatches of 128."""
-    name = "Exercise 1 (iterations per epoch)"
-    require_answer(answer, name)
-    require(isinstance(answer, (int, float, np.integer, np.floating)), name, "give a single number of updates.")
-    require(float(answer) == int(answer), name,
-            "an update uses a whole minibatch, so the count is a whole number; the last, smaller batch still counts.")
-    require(int(answer) != 60_000 // 128, name, "the 96 samples left over after the full batches still make one more update.")
-    require(int(answer) == math.ceil(60_000 / 128), name, "an epoch shows every one of the 60,000 samples once, 128 per update.")
-    passed(name)
+def check_last_minibatch(last_batch: int | float | None, full_updates: int | float | None) -> None:
+    """Exercise 1: 60,000 samples in minibatches of 128: the last minibatch's size, and the updates of full ones only."""
+    name = "Exercise 1 (minibatches of an epoch)"
+    require_answer(last_batch, name)
+    require_answer(full_updates, name)
+    for value in (last_batch, full_updates):
+        require(isinstance(value, (int, float, np.integer, np.floating)) and float(value) == int(value), name,
+                "both answers are whole numbers: samples, and updates.")
+    require(int(last_batch) != 128, name, "60,000 is not a multiple of 128: the last minibatch gets only what is left.")
+    require(0 < int(last_batch) < 128, name, "the last minibatch holds the samples left after all the full minibatches.")
+    require(int(last_batch) == 60_000 % 128, name, "take away as many full minibatches of 128 as fit into 60,000.")
+    require(int(full_updates) != math.ceil(60_000 / 128), name,
+            "that count includes the last, smaller minibatch; count only the full ones (as drop_last=True would).")
+    require(int(full_updates) * 128 + int(last_batch) == 60_000, name,
+            "full minibatches × 128 + the last minibatch must give back all 60,000 samples.")
+    passed(name, "A DataLoader with drop_last=True would skip those last samples every epoch.")
 
 
-def check_linear_gradients(gradients: Callable | None) -> None:
-    """Exercise 2: hand-derived dC/dw and dC/db of the quadratic cost of a line."""
-    name = "Exercise 2 (gradients of the line's cost)"
+def check_absolute_error_gradients(gradients: Callable | None) -> None:
+    """Exercise 2: hand-derived dC/dw and dC/db of the mean absolute error of a line."""
+    name = "Exercise 2 (gradients of the absolute error)"
     require_answer(gradients, name)
     rng = np.random.default_rng(7)
-    x, y = rng.uniform(-2, 2, 40), rng.standard_normal(40)
-    for w, b in ((0.5, -1.0), (-2.0, 0.3), (0.0, 0.0)):
+    x, y = rng.uniform(-2, 2, 41), rng.standard_normal(41)
+    for w, b in ((0.5, -1.0), (-2.0, 0.3), (1.3, 0.7)):
         answer = gradients(w, b, x, y)
         require_answer(answer, name)
         try:
@@ -36,14 +42,15 @@ def check_linear_gradients(gradients: Callable | None) -> None:
         except (TypeError, ValueError) as exc:
             raise ExerciseFailed(f"{name}: your function should return two numbers (dC/dw, dC/db); calling it failed: {exc}")
         tw, tb = torch.tensor(w, requires_grad=True, dtype=torch.float64), torch.tensor(b, requires_grad=True, dtype=torch.float64)
-        cost = 0.5 * ((tw * torch.from_numpy(x) + tb - torch.from_numpy(y)) ** 2).mean()
-        cost.backward()
+        (tw * torch.from_numpy(x) + tb - torch.from_numpy(y)).abs().mean().backward()
         true_w, true_b = tw.grad.item(), tb.grad.item()
+        residual = w * x + b - y
+        require(not math.isclose(dw, float(np.mean(residual * x)), rel_tol=1e-6), name,
+                "that is the gradient of the squared error; the derivative of |r| is not r.")
         require(not (math.isclose(dw, -true_w, rel_tol=1e-6) and abs(true_w) > 1e-9), name,
-                "the sign is flipped: differentiate (a - y)^2 with respect to w, where a = w x + b.")
-        require(not math.isclose(dw, len(x) * true_w, rel_tol=1e-6), name, "average over the samples (the 1/n in front of the sum).")
+                "the sign is flipped: |r| grows with r when r > 0.")
         require(math.isclose(db, true_b, rel_tol=1e-6, abs_tol=1e-9), name,
-                "dC/db is the mean of the residuals a_i - y_i (the chain rule through a = w x + b gives a factor 1).")
+                "d|r|/dr is +1 for r > 0 and -1 for r < 0; dC/db averages that over the samples.")
         require(math.isclose(dw, true_w, rel_tol=1e-6, abs_tol=1e-9), name,
                 "dC/dw needs the chain-rule factor da/dw = x_i inside the mean.")
     passed(name, "Your gradients agree with torch.autograd.")
