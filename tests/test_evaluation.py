@@ -1,6 +1,8 @@
 """Train-and-score, K-fold cross-validation, random splits and sweeps on small synthetic problems."""
 from __future__ import annotations
 
+from dataclasses import replace
+
 import pytest
 import torch
 from torch import nn
@@ -36,20 +38,34 @@ def test_train_and_score_learns_a_separable_problem():
     assert run.row()["val_error"] == pytest.approx(1 - run.val_accuracy)
 
 
-def test_cross_validate_scores_every_fold_once():
+def test_cross_validate_scores_every_fold_once_on_data_it_did_not_train_on(monkeypatch):
+    import course_utils.evaluation as evaluation
+
     x, y = blobs(100)
-    calls = []
+    row_id = {tuple(row.tolist()): i for i, row in enumerate(x)}
+    folds, models = [], []
+    real = evaluation.train_and_score
+
+    def spy(model, train, val, *args, **kwargs):
+        run = real(model, train, val, *args, **kwargs)
+        ids = lambda split: {row_id[tuple(row.tolist())] for row in split[0]}  # noqa: E731
+        folds.append((ids(train), ids(val), run.val_accuracy))
+        return replace(run, val_accuracy=len(folds) / 10)  # a marker: the fold's score must be its val accuracy
+
+    monkeypatch.setattr(evaluation, "train_and_score", spy)
 
     def counting_model():
-        calls.append(1)
-        return make_model()
+        models.append(make_model())
+        return models[-1]
 
     result = cross_validate(counting_model, x, y, k=5, settings=FAST)
-    assert len(calls) == 5, "a fresh model per fold"
-    assert result.sizes == [20] * 5 and sum(result.sizes) == len(x)
-    assert all(0.0 <= s <= 1.0 for s in result.scores)
-    assert result.mean > 0.85 and result.std >= 0.0
-    assert "over 5 folds" in result.summary()
+    assert len({id(m) for m in models}) == 5, "a fresh model per fold"
+    for train_ids, val_ids, _ in folds:
+        assert not train_ids & val_ids and len(train_ids | val_ids) == 100, "trains on all the other folds only"
+    assert sorted(i for _, val_ids, _ in folds for i in val_ids) == list(range(100)), "each sample validates once"
+    assert result.scores == [0.1, 0.2, 0.3, 0.4, 0.5] and result.sizes == [20] * 5
+    assert result.summary() == "0.3000 ± 0.1581 over 5 folds"
+    assert min(score for *_, score in folds) > 0.85, "the separable blobs are learnt in every fold"
 
 
 def test_cross_validate_is_reproducible_with_a_seed():
@@ -100,10 +116,23 @@ def test_capacity_sweep_rows_grow_in_parameters_and_bigger_net_fits_training_dat
     assert rows[1]["train_error"] <= rows[0]["train_error"]
 
 
-def test_training_size_sweep_uses_the_first_n_samples():
+def test_training_size_sweep_uses_the_first_n_samples(monkeypatch):
+    import course_utils.evaluation as evaluation
+
     x, y = blobs(100)
+    seen = []
+    real = evaluation.train_and_score
+
+    def spy(model, train, val, *args, **kwargs):
+        seen.append((train, val))
+        return real(model, train, val, *args, **kwargs)
+
+    monkeypatch.setattr(evaluation, "train_and_score", spy)
     rows = training_size_sweep(make_model, (x[:80], y[:80]), (x[80:], y[80:]), [10, 80], TrainSettings(epochs=2))
     assert [r["train_size"] for r in rows] == [10, 80]
+    for n, (train, val) in zip([10, 80], seen):
+        assert torch.equal(train[0], x[:n]) and torch.equal(train[1], y[:n]), "the first n samples, in order"
+        assert torch.equal(val[0], x[80:]), "always the same validation set"
 
 
 def test_fit_can_keep_last_epoch_parameters():
