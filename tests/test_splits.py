@@ -50,3 +50,12 @@ def test_kfold_rejects_bad_k():
         kfold_indices(10, k=1)
     with pytest.raises(ValueError, match="Cannot make 20 folds"):
         kfold_indices(10, k=20)
+
+
+def test_kfold_folds_are_balanced_shuffled_and_follow_the_seed():
+    folds = kfold_indices(23, k=5, seed=0)
+    assert [len(val) for _, val in folds] == [5, 5, 5, 4, 4]
+    assert folds[0][1].tolist() != list(range(5)), "folds are drawn at random, not in file order"
+    same = kfold_indices(23, k=5, seed=0)
+    assert all(torch.equal(a[1], b[1]) for a, b in zip(folds, same))
+    assert not torch.equal(kfold_indices(23, k=5, seed=1)[0][1], folds[0][1])
