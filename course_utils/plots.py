@@ -152,3 +152,27 @@ def use_korean_font() -> bool:
     plt.rcParams["font.family"] = ["DejaVu Sans", "NanumGothic"]
     plt.rcParams["axes.unicode_minus"] = False
     return True
+
+
+def draw_unrolled_rnn(steps: int = 4) -> plt.Figure:
+    """Draw a recurrent network unrolled over time: x_t -> h_t -> y, with the shared W_hh from h_{t-1} to h_t."""
+    fig, ax = plt.subplots(figsize=(2.2 * steps + 1.5, 3.2))
+    box = dict(boxstyle="round,pad=0.35", fc="#dbe9f6", ec="#2c6fad")
+    arrow = dict(arrowstyle="->", color="#333333", lw=1.3)
+    ax.annotate("$h_0$", (0.2, 1.5), ha="center", va="center", fontsize=12, bbox=dict(box, fc="#eeeeee", ec="#888888"))
+    for t in range(1, steps + 1):
+        x = 2.2 * t - 0.5
+        ax.annotate(f"$x_{t}$", (x, 0.2), ha="center", va="center", fontsize=12, bbox=dict(box, fc="#fdf0d5", ec="#c08a1e"))
+        ax.annotate(f"$h_{t}$", (x, 1.5), ha="center", va="center", fontsize=12, bbox=box)
+        ax.annotate("", (x, 1.25), (x, 0.45), arrowprops=arrow)
+        ax.text(x + 0.08, 0.85, "$W_{xh}$", fontsize=9)
+        ax.annotate("", (x - 0.3, 1.5), (x - 1.9, 1.5), arrowprops=arrow)
+        ax.text(x - 1.35, 1.62, "$W_{hh}$", fontsize=9)
+    last = 2.2 * steps - 0.5
+    ax.annotate("$\\hat y$", (last, 2.75), ha="center", va="center", fontsize=12, bbox=dict(box, fc="#e3f1df", ec="#3f8f3a"))
+    ax.annotate("", (last, 2.5), (last, 1.75), arrowprops=arrow)
+    ax.text(last + 0.08, 2.05, "$W_{hy}$", fontsize=9)
+    ax.set(xlim=(-0.4, 2.2 * steps + 0.4), ylim=(-0.2, 3.1))
+    ax.set_title("One RNN unrolled over time: the same weights at every step", fontsize=11)
+    ax.axis("off")
+    return fig

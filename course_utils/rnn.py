@@ -67,3 +67,51 @@ def make_optimizer(model: nn.Module, lr: float = 2e-3, weight_decay: float = 0.0
     """Adam (fused step) over the trainable parameters only (frozen embeddings stay untouched)."""
     return torch.optim.Adam([p for p in model.parameters() if p.requires_grad], lr=lr, weight_decay=weight_decay,
                             fused=True)
+
+
+STEP_CELLS = {"rnn": nn.RNNCell, "gru": nn.GRUCell}
+
+
+def hidden_gradient_norms(cell: str, inputs: torch.Tensor, labels: torch.Tensor, hidden: int = 64,
+                          recurrent_scale: float = 1.0, update_bias: float = 0.0, seed: int = 0) -> torch.Tensor:
+    """Backpropagate a classifier's loss through time and return the mean norm of dLoss/dh_t for every step t.
+
+    A one-layer `cell` ("rnn": tanh RNN, or "gru") with a fresh seeded initialisation reads `inputs`
+    [batch, time, features] step by step; a linear layer classifies the last hidden state. `recurrent_scale`
+    multiplies the recurrent weights W_hh, to show what large recurrent weights do to the gradients; `update_bias`
+    is added to a GRU's update-gate bias (sigmoid(2.2) = 0.9: the gate starts by keeping 90 % of the old state).
+    """
+    if cell not in STEP_CELLS:
+        raise ValueError(f"cell must be one of {sorted(STEP_CELLS)}, got {cell!r}.")
+    if inputs.ndim != 3 or len(inputs) != len(labels):
+        raise ValueError(f"inputs must be [batch, time, features] with one label per row, got {tuple(inputs.shape)} "
+                         f"and {len(labels)} labels.")
+    torch.manual_seed(seed)
+    step = STEP_CELLS[cell](inputs.shape[2], hidden)
+    head = nn.Linear(hidden, int(labels.max()) + 1)
+    if update_bias and cell != "gru":
+        raise ValueError("update_bias only applies to a GRU (a plain RNN has no gates).")
+    with torch.no_grad():
+        step.weight_hh.mul_(recurrent_scale)
+        if update_bias:
+            step.bias_hh[hidden: 2 * hidden] += update_bias  # PyTorch orders a GRU's gates as reset, update, new
+    h = torch.zeros(len(inputs), hidden)
+    states = []
+    for t in range(inputs.shape[1]):
+        h = step(inputs[:, t], h)
+        h.retain_grad()
+        states.append(h)
+    nn.functional.cross_entropy(head(h), labels).backward()
+    return torch.stack([s.grad.norm(dim=1).mean() for s in states]).detach()
+
+
+def prefix_probabilities(model: nn.Module, ids: torch.Tensor) -> torch.Tensor:
+    """Probability of class 1 after reading only the first 1, 2, ..., T tokens of one review (ids: [T], no padding)."""
+    if ids.ndim != 1 or len(ids) == 0 or bool((ids == 0).any()):
+        raise ValueError("give the token ids of one review as a 1-D tensor without padding (id 0).")
+    prefixes = torch.zeros(len(ids), len(ids), dtype=ids.dtype)
+    for t in range(len(ids)):
+        prefixes[t, : t + 1] = ids[: t + 1]
+    model.eval()
+    with torch.no_grad():
+        return model(prefixes).softmax(dim=1)[:, 1]

@@ -11,6 +11,8 @@ import numpy as np
 import pandas as pd
 import torch
 
+from .splits import split_indices
+
 PAD, UNK = "<pad>", "<unk>"
 # Keep Hangul syllables and jamo (ㅋㅋ, ㅠㅠ carry sentiment), Latin letters, digits and ! ? . ,
 NOT_KEPT = re.compile(r"[^0-9A-Za-z가-힣ㄱ-ㅎㅏ-ㅣ!?.,\s]+")
@@ -55,6 +57,44 @@ def drop_test_overlap(train: pd.DataFrame, test: pd.DataFrame) -> tuple[pd.DataF
     report = {"training_rows_in_test": int(shared.sum()), "distinct_texts": int(train.loc[shared, "text"].nunique()),
               "test_rows_affected": int(test["text"].isin(set(train.loc[shared, "text"])).sum())}
     return train[~shared].reset_index(drop=True), report
+
+
+@dataclass
+class PreparedSplits:
+    """Cleaned review frames: fit (to train on), val (to pick epochs), test (scored once), and what cleaning did."""
+
+    fit: pd.DataFrame
+    val: pd.DataFrame
+    test: pd.DataFrame
+    reports: dict[str, dict[str, int]]
+
+    def summary(self) -> str:
+        """Counts of every cleaning step and of the three splits, for printing."""
+        r = self.reports
+        return (f"training: {r['train']}\ntest:     {r['test']}\n"
+                f"dropped from training: {r['overlap']['training_rows_in_test']:,} reviews "
+                f"({r['overlap']['distinct_texts']:,} distinct texts) that also occur in the test split, where they make up "
+                f"{r['overlap']['test_rows_affected']:,} test reviews\n"
+                f"{len(self.fit):,} reviews to fit, {len(self.val):,} to pick the best epoch (validation), "
+                f"{len(self.test):,} to test")
+
+
+def prepare_splits(train: pd.DataFrame, test: pd.DataFrame, val_fraction: float = 0.1, seed: int = 0,
+                   train_limit: int = 0, test_limit: int = 0) -> PreparedSplits:
+    """Clean both splits, drop empty/duplicate training texts and those found in the test split, split off validation.
+
+    train_limit keeps the first rows of the training split, test_limit a seeded random sample of the test split (0: all).
+    """
+    if train_limit:
+        train = train.iloc[:train_limit]
+    if test_limit and test_limit < len(test):
+        test = test.sample(n=test_limit, random_state=seed)
+    train_df, train_report = prepare_frame(train)
+    test_df, test_report = prepare_frame(test, drop_empty=False, drop_duplicates=False)
+    train_df, overlap_report = drop_test_overlap(train_df, test_df)
+    fit_idx, val_idx = split_indices(len(train_df), (1 - val_fraction, val_fraction), seed=seed)
+    return PreparedSplits(train_df.iloc[fit_idx.numpy()], train_df.iloc[val_idx.numpy()], test_df,
+                          {"train": train_report, "test": test_report, "overlap": overlap_report})
 
 
 def whitespace_tokenize(text: str) -> list[str]:
