@@ -104,9 +104,10 @@ def predict(model: nn.Module, inputs: torch.Tensor, batch_size: int = 2048) -> t
 
 
 def train_one_epoch(
-    model: nn.Module, batches: Batches, loss_fn: Callable, optimizer: torch.optim.Optimizer, metric: Metric, bar: tqdm
+    model: nn.Module, batches: Batches, loss_fn: Callable, optimizer: torch.optim.Optimizer, metric: Metric, bar: tqdm,
+    max_grad_norm: float | None = None,
 ) -> tuple[float, float]:
-    """Run one pass of minibatch updates; return (mean loss, metric on the fly)."""
+    """Run one pass of minibatch updates (clipping the gradient norm if asked); return (mean loss, metric on the fly)."""
     model.train()
     device = model_device(model)
     total, seen, outputs, targets = 0.0, 0, [], []
@@ -121,6 +122,8 @@ def train_one_epoch(
                 "The learning rate is probably too high: lower it (e.g. by 10x) and run again."
             )
         loss.backward()
+        if max_grad_norm is not None:
+            nn.utils.clip_grad_norm_(model.parameters(), max_grad_norm)
         optimizer.step()
         total += loss.item() * len(y)
         seen += len(y)
@@ -159,14 +162,17 @@ def fit(
     progress: bool | None = None,
     verbose: bool = True,
     restore_best: bool = True,
+    max_grad_norm: float | None = None,
 ) -> History:
     """Train for up to `epochs` (stepping `scheduler` once per epoch), stop early after `patience` epochs
     without a better validation loss, and leave the model holding its lowest-validation-loss parameters
-    (or its last-epoch parameters when restore_best is False)."""
+    (or its last-epoch parameters when restore_best is False); max_grad_norm clips each step's gradient norm."""
     if not isinstance(epochs, int) or epochs < 1:
         raise ValueError(f"EPOCHS must be a positive integer, got {epochs!r}.")
     if patience is not None and (not isinstance(patience, int) or patience < 1):
         raise ValueError(f"patience must be a positive integer or None, got {patience!r}.")
+    if max_grad_norm is not None and not (isinstance(max_grad_norm, (int, float)) and max_grad_norm > 0):
+        raise ValueError(f"max_grad_norm (gradient clipping) must be a positive number or None, got {max_grad_norm!r}.")
     history = History(metric_name=metric_name)
     best_state = copy.deepcopy(model.state_dict())
     checkpoint = Path(checkpoint_path) if checkpoint_path else None
@@ -186,7 +192,7 @@ def fit(
     for epoch in range(history.epochs + 1, epochs + 1):
         start = time.perf_counter()
         with tqdm(total=steps, desc=f"epoch {epoch}/{epochs}", leave=False, disable=not progress) as bar:
-            train_loss, train_metric = train_one_epoch(model, train_batches, loss_fn, optimizer, metric, bar)
+            train_loss, train_metric = train_one_epoch(model, train_batches, loss_fn, optimizer, metric, bar, max_grad_norm)
         val_loss, val_metric = evaluate(model, val_batches, loss_fn, metric)
         if scheduler is not None:
             scheduler.step()

@@ -219,3 +219,26 @@ def test_progress_bars_follow_the_environment_by_default(monkeypatch, capsys):
     monkeypatch.setenv("COURSE_PROGRESS", "0")
     fit(model, train, val, nn.CrossEntropyLoss(), opt, 1, verbose=False)
     assert "epoch 1/1" not in capsys.readouterr().err
+
+
+@pytest.mark.parametrize("clip", [None, 0.1])
+def test_gradient_clipping_bounds_every_step_to_max_grad_norm(clip):
+    torch.manual_seed(0)
+    model = nn.Linear(4, 2)
+    x, y = torch.randn(8, 4) * 100, torch.randint(0, 2, (8,))  # large inputs: a gradient norm far above 0.1
+    before = torch.cat([p.detach().flatten().clone() for p in model.parameters()])
+    fit(model, TensorBatches(x, y, 8), TensorBatches(x, y, 8), nn.CrossEntropyLoss(),
+        torch.optim.SGD(model.parameters(), lr=1.0), 1, progress=False, verbose=False, restore_best=False, max_grad_norm=clip)
+    step = (torch.cat([p.detach().flatten() for p in model.parameters()]) - before).norm().item()
+    if clip is None:
+        assert step > 1.0
+    else:
+        assert step == pytest.approx(clip, rel=1e-4)
+
+
+def test_bad_max_grad_norm_is_refused_with_its_name():
+    model = nn.Linear(2, 2)
+    batches = TensorBatches(torch.randn(4, 2), torch.tensor([0, 1, 0, 1]), 4)
+    with pytest.raises(ValueError, match="max_grad_norm"):
+        fit(model, batches, batches, nn.CrossEntropyLoss(), torch.optim.SGD(model.parameters(), lr=0.1), 1,
+            progress=False, verbose=False, max_grad_norm=0)
