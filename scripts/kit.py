@@ -7,7 +7,6 @@ Works on a fresh clone with only Python 3.11 and pip: the first call creates .ve
 from __future__ import annotations
 
 import argparse
-import hashlib
 import os
 import subprocess
 import sys
@@ -15,6 +14,9 @@ import venv
 from pathlib import Path
 
 REPO = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(REPO))
+from course_utils.hashing import file_digest  # noqa: E402  (standard library only: works before .venv exists)
+
 VENV = REPO / ".venv"
 BIN = VENV / ("Scripts" if os.name == "nt" else "bin")
 PYTHON = BIN / ("python.exe" if os.name == "nt" else "python")
@@ -23,10 +25,7 @@ STAMP = VENV / ".requirements.sha256"
 
 def requirements_digest() -> str:
     """Hash the files that decide what gets installed."""
-    digest = hashlib.sha256()
-    for name in ("requirements.txt", "pyproject.toml"):
-        digest.update((REPO / name).read_bytes())
-    return digest.hexdigest()
+    return file_digest(REPO / "requirements.txt", REPO / "pyproject.toml")
 
 
 def setup() -> None:
@@ -61,7 +60,7 @@ def main() -> int:
     course.add_argument("--quick", action="store_true", help="use each notebook's quick profile")
     course.add_argument("-j", "--workers", type=int, default=1, help="notebooks run in parallel (default 1)")
     course.add_argument("notebooks", nargs="*", help="notebook names (default: all)")
-    sub.add_parser("batch", add_help=False, help="run notebooks over a parameter grid (arguments go to course_utils.batch)")
+    sub.add_parser("batch", add_help=False, help="run notebooks over a parameter grid (arguments go to course_utils.instructor.grid)")
     sub.add_parser("test", add_help=False, help="run the test suite (extra arguments go to pytest)")
     regen = sub.add_parser("regenerate", help="re-execute notebooks in place with their full defaults")
     regen.add_argument("notebooks", nargs="*", help="notebook names (default: all)")
@@ -73,12 +72,12 @@ def main() -> int:
     if args.command == "setup":
         return 0
     if args.command == "course":
-        return in_venv("-m", "course_utils.course_run", "--out", args.out, "--workers", str(args.workers),
+        return in_venv("-m", "course_utils.instructor.course_run", "--out", args.out, "--workers", str(args.workers),
                        *(["--quick"] if args.quick else []), *args.notebooks)
     if args.command == "batch":
-        return in_venv("-m", "course_utils.batch", *passthrough)
+        return in_venv("-m", "course_utils.instructor.grid", *passthrough)
     if args.command == "regenerate":
-        return in_venv("-m", "course_utils.course_run", "--in-place", *args.notebooks)
+        return in_venv("-m", "course_utils.instructor.course_run", "--in-place", *args.notebooks)
     return in_venv("-m", "pytest", *passthrough)
 
 
