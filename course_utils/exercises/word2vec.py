@@ -1,4 +1,4 @@
-"""Checkers for the exercises of notebook 06 (word2vec and RNN sentiment analysis)."""
+"""Checkers for the exercises of lesson 06 (word vectors)."""
 from __future__ import annotations
 
 import math
@@ -20,22 +20,9 @@ def check_skipgram_cost(answer: float | None) -> None:
     passed(name, f"about {expected:,.0f} operations per training word, instead of {5 * 300 * 1e6:,.0f} with a full softmax.")
 
 
-def check_pad_or_cut(function: Callable[[list[int], int], list[int]] | None) -> None:
-    """Exercise 2: pad an id list with 0 at the end or cut it to max_len, keeping the start."""
-    name = "Exercise 2 (pad or cut)"
-    require_answer(function, name)
-    require(callable(function), name, "define a function pad_or_cut(ids, max_len) that returns a list.")
-    cases = [([5, 6, 7], 5, [5, 6, 7, 0, 0]), ([5, 6, 7], 2, [5, 6]), ([], 3, [0, 0, 0]), ([9, 8], 2, [9, 8])]
-    for ids, max_len, expected in cases:
-        got = list(function(list(ids), max_len))
-        require(len(got) == max_len, name, f"the result must always have max_len items (ids={ids}, max_len={max_len}).")
-        require(got == expected, name, f"for ids={ids}, max_len={max_len}: pad with 0 at the end, cut from the end.")
-    passed(name)
-
-
 def check_unknown_rate(function: Callable[[list[list[str]], set[str]], float] | None) -> None:
-    """Exercise 3: the fraction of tokens (not of texts) that are missing from the vocabulary."""
-    name = "Exercise 3 (unknown-token rate)"
+    """Exercise 2: the fraction of tokens (not of texts) that are missing from the vocabulary."""
+    name = "Exercise 2 (unknown-token rate)"
     require_answer(function, name)
     require(callable(function), name, "define a function unknown_rate_of(token_lists, vocab) that returns a float.")
     vocab = {"영화", "재밌다", "▁영화"}
