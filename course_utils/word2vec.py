@@ -159,6 +159,15 @@ def neighbour_overlap(vectors: np.ndarray, vocab: Vocabulary, keyed_vectors, wor
     return float(np.mean(shares))
 
 
+def keyed_overlap(keyed_a, keyed_b, words: Sequence[str], k: int = 10) -> float:
+    """Mean fraction of the k nearest neighbours two gensim KeyedVectors share, over the words both know."""
+    shares = [len({w for w, _ in keyed_a.most_similar(word, topn=k)} & {w for w, _ in keyed_b.most_similar(word, topn=k)}) / k
+              for word in words if word in keyed_a.key_to_index and word in keyed_b.key_to_index]
+    if not shares:
+        raise ValueError("None of the words is in both vocabularies.")
+    return float(np.mean(shares))
+
+
 def similarity_correlation(
     vectors: np.ndarray, vocab: Vocabulary, keyed_vectors, words: Sequence[str], pairs: int = 2000, seed: int = 0
 ) -> float:

@@ -2,8 +2,9 @@
 from __future__ import annotations
 
 import math
-from typing import Callable
+from typing import Callable, Sequence
 
+from ..word2vec import keyed_overlap
 from . import passed, require, require_answer
 
 
@@ -33,3 +34,19 @@ def check_unknown_rate(function: Callable[[list[list[str]], set[str]], float] | 
     require(math.isclose(got, 0.5), name, "a token is unknown when it is not in vocab; divide their number by all tokens.")
     require(math.isclose(function([["영화"]], vocab), 0.0), name, "a text whose tokens are all known has rate 0.")
     passed(name)
+
+
+def check_window_experiment(model, answer: str | None, reference, words: Sequence[str], window: int = 2) -> None:
+    """Exercise 3: the student retrained skip-gram with a smaller window and judged how many neighbours stayed."""
+    name = "Exercise 3 (window experiment)"
+    require_answer(model, name)
+    require(hasattr(model, "wv") and hasattr(model, "window"), name,
+            "keep the gensim model itself: model, seconds = word2vec.train_gensim(...).")
+    require(model.window == window, name, f"train the experiment's model with window={window}.")
+    require(bool(model.sg), name, "the experiment changes only the window: keep sg=True (skip-gram).")
+    require_answer(answer, name)
+    require(answer in ("more", "less"), name, 'answer "more" or "less" (than half of the neighbours shared).')
+    overlap = keyed_overlap(model.wv, reference, words)
+    require(answer == ("more" if overlap > 0.5 else "less"), name,
+            "compute the shared share with word2vec.keyed_overlap(your_model.wv, kv, words) and compare it with 0.5.")
+    passed(name, f"{overlap:.0%} of the top-10 neighbours are shared.")
