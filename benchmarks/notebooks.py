@@ -17,11 +17,11 @@ from pathlib import Path
 
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
-from course_utils.batch import quick_parameters  # noqa: E402
-from course_utils.course_run import strip_volatile_metadata  # noqa: E402
+from course_utils.instructor.course_run import strip_volatile_metadata  # noqa: E402
+from course_utils.instructor.notebooks import quick_parameters  # noqa: E402
 MEASURE = r"""
 import json, os, resource, sys, time
-from course_utils.execution import execute_notebook
+from course_utils.instructor.execution import execute_notebook
 from course_utils.results import read_results
 src, out, params = sys.argv[1], sys.argv[2], json.loads(sys.argv[3])
 start = time.perf_counter()

@@ -1,8 +1,8 @@
 #!/usr/bin/env python3
-"""Reliability of headless runs: how often a widget cell stalls, with stock papermill vs course_utils.execution.
+"""Reliability of headless runs: how often a widget cell stalls, stock papermill vs course_utils.instructor.execution.
 
 Runs a four-cell notebook whose third cell is lesson 01's `widgets.interact` cell, many times, in parallel workers,
-once through `papermill.execute_notebook` as shipped and once through `course_utils.execution.execute_notebook`
+once through `papermill.execute_notebook` as shipped and once through `course_utils.instructor.execution.execute_notebook`
 (sliced waits). A run that takes longer than --stall seconds stalled: its executor lost the kernel's reply and only
 went on when the per-cell timeout fired. Prints a markdown table.
 
@@ -51,7 +51,7 @@ def one_run(job: tuple[str, str, str]) -> tuple[float, str]:
             papermill.execute_notebook(source, output, kernel_name="python3", progress_bar=False,
                                        execution_timeout=CELL_TIMEOUT)
         else:
-            from course_utils.execution import execute_notebook
+            from course_utils.instructor.execution import execute_notebook
             execute_notebook(source, output, timeout=CELL_TIMEOUT)
         error = ""
     except Exception as exc:  # a timed-out cell fails the run; count it, go on

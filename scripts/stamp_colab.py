@@ -88,13 +88,14 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--check", action="store_true", help="only report notebooks that need stamping")
     parser.add_argument("--notebook-dir", type=Path, default=NOTEBOOK_DIR, help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
-    from course_utils.batch import BatchError, find_notebook
+    from course_utils.instructor.notebooks import find_notebook, lesson_notebooks
+    from course_utils.instructor.values import RequestError
 
     try:
         paths = ([find_notebook(n, args.notebook_dir) for n in args.notebooks] if args.notebooks
-                 else sorted(args.notebook_dir.glob("[0-9][0-9]_*.ipynb")))
+                 else lesson_notebooks(args.notebook_dir))
         changed = [p for p in paths if stamp_file(p, args.check)]
-    except (BatchError, StampError) as exc:
+    except (RequestError, StampError) as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
     for path in changed:

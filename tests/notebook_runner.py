@@ -1,14 +1,13 @@
 """Run course notebooks with their quick profile (papermill) and hand back the executed copy and results."""
 from __future__ import annotations
 
-import os
 from functools import lru_cache
 from pathlib import Path
 
 import nbformat
 
-from course_utils import batch
-from course_utils.execution import execute_notebook
+from course_utils.instructor import notebooks
+from course_utils.instructor.execution import execute_notebook
 from course_utils.results import read_results
 
 REPO = Path(__file__).resolve().parents[1]
@@ -25,16 +24,17 @@ def notebook_path(name: str) -> Path:
 
 def quick_parameters(name: str) -> dict:
     """Return the quick profile stored in the notebook's metadata (course_kit.quick_parameters)."""
-    return batch.quick_parameters(notebook_path(name))
+    return notebooks.quick_parameters(notebook_path(name))
 
 
 @lru_cache(maxsize=None)
-def run_quick(name: str) -> tuple[Path, dict]:
-    """Execute the notebook once per test session with its quick profile; return (executed path, results)."""
+def run_quick(name: str, **overrides: str | int | float | bool) -> tuple[Path, dict]:
+    """Execute the notebook once per test session with its quick profile (plus overrides); return (executed path,
+    results)."""
     BUILD_DIR.mkdir(parents=True, exist_ok=True)
-    os.environ["COURSE_PROGRESS"] = "0"  # no progress widgets in executed copies
     output = BUILD_DIR / f"{name}.quick.ipynb"
-    execute_notebook(notebook_path(name), output, quick_parameters(name), cwd=NOTEBOOK_DIR)
+    execute_notebook(notebook_path(name), output, {**quick_parameters(name), **overrides}, cwd=NOTEBOOK_DIR,
+                     env={"COURSE_PROGRESS": "0"})  # no progress widgets in executed copies
     return output, read_results(output)
 
 

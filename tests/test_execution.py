@@ -12,7 +12,7 @@ import zmq.asyncio
 from jupyter_client.channels import AsyncZMQSocketChannel
 from jupyter_client.session import Session
 
-from course_utils.execution import SlicedWaitChannel, execute_notebook
+from course_utils.instructor.execution import SlicedWaitChannel, execute_notebook
 
 
 def queued_reply(channel_class: type, first_polls_lost: int, **get_msg_kwargs) -> dict:
@@ -68,6 +68,7 @@ def test_sliced_channel_still_gives_up_at_its_timeout(short_slices):
     assert 0.3 <= time.monotonic() - start < 5
 
 
+@pytest.mark.notebooks
 def test_execute_notebook_runs_a_widget_cell_through_the_sliced_client(tmp_path, monkeypatch):
     waits = []
     original = SlicedWaitChannel.get_msg

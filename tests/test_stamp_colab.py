@@ -116,6 +116,7 @@ print(repr(calls))
     assert not any(part.startswith("torch") for part in command), "Colab's torch stays as it is"
 
 
+@pytest.mark.timeout(900)  # a fresh venv plus pip's own 600 s limit
 def test_pip_install_from_a_clean_clone_into_a_fresh_venv(tmp_path):
     clone = tmp_path / "clone"
     if (REPO / ".git").exists():
@@ -131,9 +132,12 @@ def test_pip_install_from_a_clean_clone_into_a_fresh_venv(tmp_path):
     assert install.returncode == 0, install.stdout[-3000:] + install.stderr[-3000:]
     check = subprocess.run(
         [str(python), "-c", "import json, course_utils, course_utils.colab as c; from importlib.metadata import requires;"
-         "print(json.dumps([course_utils.__file__, c.REPO_URL, requires('course-kit')]))"],
+         "from importlib.resources import files;"
+         "template = files('course_utils.instructor') / 'templates' / 'report.html.j2';"
+         "print(json.dumps([course_utils.__file__, c.REPO_URL, requires('course-kit'), template.is_file()]))"],
         cwd=tmp_path, capture_output=True, text=True, check=True)
-    location, url, requirements = json.loads(check.stdout)
+    location, url, requirements, has_template = json.loads(check.stdout)
+    assert has_template, "the batch report's Jinja2 template ships with the package (package-data)"
     assert Path(location).is_relative_to(env_dir), "imported from the fresh venv, not from the source tree"
     assert url == REPO_URL
     torch = [r for r in requirements if r.startswith("torch") and not r.startswith("torchvision")]

@@ -9,8 +9,8 @@ import nbformat
 import pytest
 from papermill.exceptions import PapermillExecutionError
 
-from course_utils import student
-from course_utils.execution import execute_notebook
+from course_utils.instructor import student
+from course_utils.instructor.execution import execute_notebook
 from course_utils.exercises import NOT_ANSWERED
 from course_utils.results import read_results
 
@@ -33,7 +33,7 @@ def executed_instructor(tmp_path_factory) -> Path:
 
 def unique_solution_lines(instructor: dict) -> list[str]:
     """Solution lines that appear nowhere else in the instructor notebook's sources (what must not leak)."""
-    elsewhere = "\n".join(student.strip_solutions(student._source(c)) for c in instructor["cells"])
+    elsewhere = "\n".join(student.strip_solutions(student.cell_source(c)) for c in instructor["cells"])
     return [line for line in student.solution_lines(instructor) if len(line) >= 6 and line not in elsewhere]
 
 
@@ -41,13 +41,14 @@ def visible_text(notebook: dict) -> str:
     """Everything a student sees: sources and non-image outputs."""
     parts = []
     for cell in notebook["cells"]:
-        parts.append(student._source(cell))
+        parts.append(student.cell_source(cell))
         for output in cell.get("outputs", []):
             data = {k: v for k, v in output.get("data", {}).items() if not k.startswith("image/")}
             parts.append(json.dumps({**output, "data": data}, ensure_ascii=False))
     return "\n".join(parts)
 
 
+@pytest.mark.notebooks
 def test_instructor_notebook_passes_every_check(executed_instructor):
     nb = nbformat.read(executed_instructor, as_version=4)
     errors = [o for c in nb.cells if c.cell_type == "code" for o in c.outputs if o.output_type == "error"]
@@ -57,6 +58,7 @@ def test_instructor_notebook_passes_every_check(executed_instructor):
     assert read_results(executed_instructor) == {"exercises_done": 2}
 
 
+@pytest.mark.notebooks
 def test_student_version_has_placeholders_and_no_solution_text(executed_instructor):
     instructor = json.loads(executed_instructor.read_text())
     secret = unique_solution_lines(instructor)
@@ -66,18 +68,19 @@ def test_student_version_has_placeholders_and_no_solution_text(executed_instruct
     for line in secret:
         assert line not in text
     assert "19.44" not in text, "the solution cell's printed answer is cleared too"
-    sources = [student._source(c) for c in result["cells"]]
+    sources = [student.cell_source(c) for c in result["cells"]]
     assert "hours = None  # hours one person needs to label every image\n# YOUR CODE HERE\npass\nprint(hours)" in sources
     relu = next(s for s in sources if "def relu" in s)
     assert relu.endswith('    """Return max(x, 0) element-wise."""\n    # YOUR CODE HERE\n    pass')
 
 
+@pytest.mark.notebooks
 def test_only_solution_and_check_cells_lose_their_outputs(executed_instructor):
     instructor = json.loads(executed_instructor.read_text())
     result = student.student_version(instructor)
     assert len(result["cells"]) == len(instructor["cells"])
     for before, after in zip(instructor["cells"], result["cells"]):
-        src = student._source(before)
+        src = student.cell_source(before)
         touched = student.BEGIN in src or "check_" in src
         if before["cell_type"] == "code" and touched:
             assert after["outputs"] == [] and after["execution_count"] is None
@@ -87,6 +90,7 @@ def test_only_solution_and_check_cells_lose_their_outputs(executed_instructor):
     assert "student_version" not in instructor["metadata"]["course_kit"], "the instructor notebook is not modified"
 
 
+@pytest.mark.notebooks
 def test_student_notebook_stops_at_the_first_check_with_the_checker_hint(tmp_path):
     instructor = json.loads(EXERCISES.read_text())
     target = tmp_path / "student.ipynb"
@@ -101,10 +105,11 @@ def test_student_notebook_stops_at_the_first_check_with_the_checker_hint(tmp_pat
     assert [e.ename for e in errors] == ["ExerciseFailed"], "no unrelated error before the first check"
 
 
+@pytest.mark.notebooks
 def test_a_wrong_answer_gets_a_hint_not_the_solution(tmp_path):
     nb = json.loads(EXERCISES.read_text())
     for cell in nb["cells"]:
-        cell["source"] = student._source(cell).replace("hours = IMAGES * 5 / 3600", "hours = IMAGES * 5")
+        cell["source"] = student.cell_source(cell).replace("hours = IMAGES * 5 / 3600", "hours = IMAGES * 5")
     target = tmp_path / "wrong.ipynb"
     target.write_text(json.dumps(nb))
     with pytest.raises(PapermillExecutionError) as caught:
@@ -156,17 +161,18 @@ def test_no_solution_text_reaches_students(path):
     text = visible_text(result)
     leaked = [line for line in secret if line in text]
     assert not leaked, f"{path.name}: solution text in the student version: {leaked[:3]}"
-    placeholders = sum(student._source(c).count("# YOUR CODE HERE") for c in result["cells"])
+    placeholders = sum(student.cell_source(c).count("# YOUR CODE HERE") for c in result["cells"])
     assert placeholders >= 2
 
 
+@pytest.mark.notebooks
 @pytest.mark.parametrize("path", LESSONS, ids=lambda p: p.stem)
 def test_lesson_student_version_stops_at_its_first_exercise_with_the_hint(path, tmp_path):
     """Quick profile; every cell before the first check runs as in the lesson, the check says 'not answered'."""
     instructor = json.loads(path.read_text(encoding="utf-8"))
     version = student.student_version(instructor, path.name)
     checks = [i for i, c in enumerate(version["cells"]) if c["cell_type"] == "code"
-              and student.CHECK_CALL.search(student._source(c)) and not student.has_solution(instructor["cells"][i])]
+              and student.CHECK_CALL.search(student.cell_source(c)) and not student.has_solution(instructor["cells"][i])]
     assert checks, f"{path.name} has no check cell"
     version["cells"] = version["cells"][: checks[0] + 1]  # nothing after the first check can run anyway
     target = path.parent / f".student_{path.stem}.ipynb"  # beside the lesson so relative paths resolve the same
@@ -179,4 +185,4 @@ def test_lesson_student_version_stops_at_its_first_exercise_with_the_hint(path, 
         target.unlink(missing_ok=True)
     assert caught.value.ename == "ExerciseFailed", f"{caught.value.ename}: {caught.value.evalue}"
     assert NOT_ANSWERED in caught.value.evalue
-    assert student._source(version["cells"][checks[0]]).strip() in caught.value.source
+    assert student.cell_source(version["cells"][checks[0]]).strip() in caught.value.source

@@ -9,10 +9,12 @@ most a second.
 """
 from __future__ import annotations
 
+import os
 import time
+from contextlib import contextmanager
 from pathlib import Path
 from queue import Empty
-from typing import Any
+from typing import Any, Iterator, Mapping
 
 from jupyter_client.asynchronous.client import AsyncKernelClient
 from jupyter_client.channels import AsyncZMQSocketChannel
@@ -50,13 +52,32 @@ class SlicedWaitKernelManager(AsyncKernelManager):
     client_factory = Type(SlicedWaitKernelClient)
 
 
+@contextmanager
+def environment(overrides: Mapping[str, str]) -> Iterator[None]:
+    """Set environment variables for the duration of a block, then restore the caller's values."""
+    saved = {name: os.environ.get(name) for name in overrides}
+    os.environ.update(overrides)
+    try:
+        yield
+    finally:
+        for name, value in saved.items():
+            if value is None:
+                os.environ.pop(name, None)
+            else:
+                os.environ[name] = value
+
+
 def execute_notebook(source: str | Path, output: str | Path, parameters: dict[str, Any] | None = None, *,
-                     cwd: str | Path | None = None, timeout: int | None = None) -> None:
-    """Execute a notebook headlessly with papermill (python3 kernel, sliced waits); failing cells raise."""
+                     cwd: str | Path | None = None, timeout: int | None = None,
+                     env: Mapping[str, str] | None = None) -> None:
+    """Execute a notebook headlessly with papermill (python3 kernel, sliced waits); failing cells raise.
+
+    env: extra environment variables for the kernel only; the caller's environment is left as it was."""
     import papermill
 
-    papermill.execute_notebook(
-        str(source), str(output), parameters=parameters or {}, cwd=None if cwd is None else str(cwd),
-        kernel_name="python3", progress_bar=False, execution_timeout=timeout,
-        kernel_manager_class=SlicedWaitKernelManager,
-    )
+    with environment(env or {}):
+        papermill.execute_notebook(
+            str(source), str(output), parameters=parameters or {}, cwd=None if cwd is None else str(cwd),
+            kernel_name="python3", progress_bar=False, execution_timeout=timeout,
+            kernel_manager_class=SlicedWaitKernelManager,
+        )

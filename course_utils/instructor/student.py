@@ -1,7 +1,7 @@
 """Generate student versions of the course notebooks: solutions replaced by placeholders, their outputs cleared.
 
-    python -m course_utils.student                 # every notebook -> build/student/notebooks/ (+ assets/)
-    python -m course_utils.student 02 04 --out DIR
+    python -m course_utils.instructor.student          # every notebook -> build/student/notebooks/ (+ assets/)
+    python -m course_utils.instructor.student 02 04 --out DIR
 
 In a code cell, every block between `### BEGIN SOLUTION` and `### END SOLUTION` becomes `# YOUR CODE HERE` and
 `pass` at the marker's indentation (in a markdown cell: "YOUR ANSWER HERE"). Outputs of solution cells and of
@@ -17,8 +17,10 @@ import shutil
 import sys
 from pathlib import Path
 
-REPO = Path(__file__).resolve().parents[1]
-NOTEBOOK_DIR = REPO / "notebooks"
+from ..paths import display_path
+from .notebooks import NOTEBOOK_DIR, REPO, find_notebook, lesson_notebooks, read_notebook
+from .values import RequestError
+
 DEFAULT_OUT = REPO / "build" / "student"
 BEGIN = "### BEGIN SOLUTION"
 END = "### END SOLUTION"
@@ -31,7 +33,7 @@ class SolutionMarkerError(ValueError):
     """A solution block is not closed or not opened."""
 
 
-def _source(cell: dict) -> str:
+def cell_source(cell: dict) -> str:
     """A cell's source as one string."""
     source = cell.get("source", "")
     return "".join(source) if isinstance(source, list) else source
@@ -39,7 +41,7 @@ def _source(cell: dict) -> str:
 
 def has_solution(cell: dict) -> bool:
     """True when the cell contains a solution block."""
-    return BEGIN in _source(cell)
+    return BEGIN in cell_source(cell)
 
 
 def strip_solutions(source: str, markdown: bool = False, where: str = "cell") -> str:
@@ -72,7 +74,7 @@ def solution_lines(notebook: dict) -> list[str]:
     found = []
     for cell in notebook["cells"]:
         inside = False
-        for line in _source(cell).split("\n"):
+        for line in cell_source(cell).split("\n"):
             stripped = line.strip()
             if stripped.startswith(BEGIN):
                 inside = True
@@ -96,13 +98,13 @@ def student_version(notebook: dict, name: str = "notebook") -> dict:
     for index, cell in enumerate(result["cells"]):
         kind = cell.get("cell_type")
         where = f"{name}, cell {index}"
-        if has_solution(cell) or END in _source(cell):
-            cell["source"] = strip_solutions(_source(cell), markdown=kind == "markdown", where=where)
+        if has_solution(cell) or END in cell_source(cell):
+            cell["source"] = strip_solutions(cell_source(cell), markdown=kind == "markdown", where=where)
             if kind == "code":
                 _clear(cell)
                 clear_next_check = True
             continue
-        if kind == "code" and clear_next_check and CHECK_CALL.search(_source(cell)):
+        if kind == "code" and clear_next_check and CHECK_CALL.search(cell_source(cell)):
             _clear(cell)  # its output ("correct") came from the solution
             continue
         if kind == "code":
@@ -117,7 +119,7 @@ def write_student_notebooks(notebooks: list[Path], out: Path = DEFAULT_OUT) -> l
     target_dir = out / "notebooks"
     target_dir.mkdir(parents=True, exist_ok=True)
     for path in notebooks:
-        content = json.loads(path.read_text(encoding="utf-8"))
+        content = read_notebook(path)
         target = target_dir / path.name
         target.write_text(json.dumps(student_version(content, path.name), indent=1, ensure_ascii=False) + "\n",
                           encoding="utf-8")
@@ -129,10 +131,8 @@ def write_student_notebooks(notebooks: list[Path], out: Path = DEFAULT_OUT) -> l
 
 
 def main(argv: list[str] | None = None) -> int:
-    from .batch import BatchError, find_notebook
-    from .paths import display_path
-
-    parser = argparse.ArgumentParser(prog="python -m course_utils.student", description=__doc__,
+    """Command line: write student versions of the chosen notebooks (default: every lesson)."""
+    parser = argparse.ArgumentParser(prog="python -m course_utils.instructor.student", description=__doc__,
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("notebooks", nargs="*", help="notebook names, number prefixes or paths (default: all)")
     parser.add_argument("--out", type=Path, default=DEFAULT_OUT, help="output folder (default build/student)")
@@ -140,11 +140,11 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     try:
         chosen = ([find_notebook(n, args.notebook_dir) for n in args.notebooks] if args.notebooks
-                  else sorted(args.notebook_dir.glob("[0-9][0-9]_*.ipynb")))
+                  else lesson_notebooks(args.notebook_dir))
         if not chosen:
-            raise BatchError(f"No notebooks found in {display_path(args.notebook_dir)}.")
+            raise RequestError(f"No notebooks found in {display_path(args.notebook_dir)}.")
         written = write_student_notebooks(chosen, args.out.resolve())
-    except (BatchError, SolutionMarkerError) as exc:
+    except (RequestError, SolutionMarkerError) as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
     for path in written:

@@ -1,0 +1,68 @@
+"""Write a batch's results: one CSV row per run, and a self-contained HTML report rendered from a Jinja2 template."""
+from __future__ import annotations
+
+import csv
+import json
+import os
+from pathlib import Path
+from typing import Any
+
+from .grid_plots import parameter_plots
+from .plan import Run
+from .summary import constant_rows, ordered, summary_rows
+
+TEMPLATE_DIR = Path(__file__).parent / "templates"
+
+
+def csv_value(value: Any) -> Any:
+    """A CSV-friendly value: numbers and strings as they are, everything else as JSON."""
+    return value if isinstance(value, (int, float, str)) or value is None else json.dumps(value, ensure_ascii=False)
+
+
+def shown_value(value: Any) -> str:
+    """A recorded value for reading: floats with 4 significant digits, everything else in full."""
+    return f"{value:.4g}" if isinstance(value, float) else str(value)
+
+
+def params_text(varied: dict[str, Any]) -> str:
+    """NAME=value pairs for display."""
+    return ", ".join(f"{k}={v!r}" for k, v in varied.items()) or "(defaults)"
+
+
+def relative(path: str | Path, start: Path) -> str:
+    """Path relative to start (for links inside the output folder)."""
+    return Path(os.path.relpath(path, start)).as_posix()
+
+
+def write_csv(runs: list[Run], path: Path) -> None:
+    """Write one row per run: notebook, run, status, seconds, every parameter, every recorded result, error."""
+    param_names = ordered(name for run in runs for name in run.varied)
+    result_names = ordered(name for run in runs for name in run.results)
+    header = ["notebook", "run", "profile", "status", "seconds", *param_names,
+              *(f"result.{n}" for n in result_names), "cell", "error", "output"]
+    with open(path, "w", newline="", encoding="utf-8") as handle:
+        writer = csv.writer(handle)
+        writer.writerow(header)
+        for run in runs:
+            writer.writerow([run.notebook, run.slug, run.profile, run.status, f"{run.seconds:.2f}",
+                             *(csv_value(run.varied.get(n, "")) for n in param_names),
+                             *(csv_value(run.results.get(n, "")) for n in result_names),
+                             run.cell, run.error, relative(run.output, path.parent)])
+
+
+def render_html(runs: list[Run], folder: Path, title: str = "Batch report") -> str:
+    """Render the report: counts, failures, plots (inline PNG), summary, constant results, and every run."""
+    import jinja2
+
+    env = jinja2.Environment(loader=jinja2.FileSystemLoader(TEMPLATE_DIR), autoescape=True,
+                             undefined=jinja2.StrictUndefined, trim_blocks=True, lstrip_blocks=True)
+    env.filters.update(params=params_text, value=shown_value, link=lambda output: relative(output, folder))
+    counts = {s: sum(r.status == s for r in runs) for s in ("ok", "skipped", "failed")}
+    return env.get_template("report.html.j2").render(
+        title=title, runs=runs, counts=counts, failed=[r for r in runs if r.status == "failed"],
+        plots=parameter_plots(runs), summary=summary_rows(runs), constant=constant_rows(runs))
+
+
+def write_html(runs: list[Run], path: Path, title: str = "Batch report") -> None:
+    """Write the self-contained HTML report to path (links relative to its folder)."""
+    path.write_text(render_html(runs, path.parent, title), encoding="utf-8")
