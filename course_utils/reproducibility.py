@@ -14,13 +14,15 @@ REPORTED_PACKAGES = ("torch", "torchvision", "numpy", "pandas", "scikit-learn", 
 
 
 def seed_everything(seed: int, deterministic: bool = False) -> torch.Generator:
-    """Seed Python, NumPy and torch (CPU and CUDA); return a torch.Generator for shuffling."""
+    """Seed Python's random, NumPy and torch (CPU and CUDA); return a torch.Generator for shuffling.
+
+    String hashing (the iteration order of a set of strings) is not seeded here: Python fixes it at start-up,
+    so set the environment variable PYTHONHASHSEED before starting it (e.g. the kernel) to make that order repeat."""
     if not isinstance(seed, int) or isinstance(seed, bool) or seed < 0:
         raise ValueError(f"SEED must be a non-negative integer, got {seed!r}.")
     random.seed(seed)
     np.random.seed(seed % 2**32)
     torch.manual_seed(seed)
-    os.environ["PYTHONHASHSEED"] = str(seed)
     if deterministic:
         os.environ.setdefault("CUBLAS_WORKSPACE_CONFIG", ":4096:8")
         torch.use_deterministic_algorithms(True)

@@ -78,3 +78,12 @@ def test_seed_worker_makes_dataloader_workers_reproducible():
     first, second = draws(), draws()
     assert first == second
     assert len(set(first)) == 4  # workers do not repeat each other's numbers
+
+
+def test_seeding_does_not_pretend_to_seed_string_hashing(monkeypatch):
+    """PYTHONHASHSEED only acts when an interpreter starts; setting it at runtime changes nothing here."""
+    import os
+
+    monkeypatch.delenv("PYTHONHASHSEED", raising=False)
+    seed_everything(3)
+    assert "PYTHONHASHSEED" not in os.environ
