@@ -46,7 +46,7 @@ def test_a_verdict_that_contradicts_the_experiment_gets_a_hint(experiment):
 
 def test_a_typed_accuracy_or_the_wrong_model_is_caught(experiment):
     ids, labels, small, baseline, accuracy, truth = experiment
-    with pytest.raises(ExerciseFailed, match="not what this model scores"):
+    with pytest.raises(ExerciseFailed, match="not what your model scores"):
         check_hidden_size_experiment((small, None, accuracy + 0.01), truth, baseline, ids, labels)
     with pytest.raises(ExerciseFailed, match="hidden=16"):
         check_hidden_size_experiment((baseline, None, accuracy), truth, baseline, ids, labels)

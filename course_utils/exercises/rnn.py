@@ -6,9 +6,9 @@ from typing import Callable
 import torch
 from torch import nn
 
-from ..compare import compare_paired
 from ..train import predict
 from . import passed, require, require_answer
+from .experiment import paired_verdict, require_own_score, require_verdict
 
 
 def check_pad_or_cut(function: Callable[[list[int], int], list[int]] | None) -> None:
@@ -36,13 +36,8 @@ def check_hidden_size_experiment(small: tuple | None, verdict: str | None, basel
     require(rnn_layer is not None and rnn_layer.hidden_size == hidden, name,
             f"train the experiment's model with hidden={hidden}; this one has a different number of hidden units.")
     small_correct = (predict(model, test_ids).argmax(1) == test_labels).numpy()
-    require(abs(float(small_correct.mean()) - float(reported)) < 1e-6, name,
-            "the accuracy stored with the model is not what this model scores: keep train_rnn's own result.")
-    require_answer(verdict, name)
-    require(verdict in ("ahead of", "level with", "behind"), name, 'answer "ahead of", "level with" or "behind".')
-    base_correct = (predict(baseline, test_ids).argmax(1) == test_labels).numpy()
-    truth = compare_paired(small_correct, base_correct, "small", "baseline")
-    require(verdict == truth.verdict, name,
-            "compare the two models review by review with compare_paired(small_correct, base_correct, ...) and read "
-            "its verdict; the difference of the means alone is not enough.")
+    require_own_score(reported, small_correct.mean, name)
+    truth = paired_verdict(small_correct, (predict(baseline, test_ids).argmax(1) == test_labels).numpy())
+    require_verdict(verdict, truth, name, "compare the two models review by review with compare_paired(small_correct, "
+                    "base_correct, ...)")
     passed(name, truth.sentence("test accuracy"))
