@@ -1,4 +1,5 @@
-"""Shared test setup: headless plotting, no progress widgets, and a local HTTP server fixture."""
+"""Shared test setup: headless plotting, no progress widgets, notebook/browser markers with their time limits,
+and a local HTTP server fixture."""
 from __future__ import annotations
 
 import functools
@@ -11,6 +12,29 @@ import pytest
 
 os.environ.setdefault("MPLBACKEND", "Agg")
 os.environ["COURSE_PROGRESS"] = "0"
+
+# Tests that execute a notebook or drive a browser, by test module (or module::test): marked `notebooks` so that
+# `-m "not notebooks"` runs the unit tests alone; the value is a longer pytest-timeout where the default is too short.
+NOTEBOOK_TESTS: dict[str, int | None] = {
+    "test_nb0": None,  # every lesson's quick run (test_nb01_... to test_nb07_...)
+    "test_notebooks_nbval.py": 1900,  # its nbval subprocess may take up to 1800 s
+    "test_jupyterlab_e2e.py": 900,  # JupyterLab start-up plus up to 600 s of cells
+    "test_exercise_display.py::test_a_failed_check_in_an_executed_notebook": None,
+}
+BROWSER_MODULES = ("test_jupyterlab_e2e.py",)
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """Mark notebook and browser tests (see NOTEBOOK_TESTS) and give the long ones their time limit."""
+    for item in items:
+        where = f"{item.path.name}::{item.name}"
+        for prefix, seconds in NOTEBOOK_TESTS.items():
+            if where.startswith(prefix):
+                item.add_marker(pytest.mark.notebooks)
+                if seconds is not None:
+                    item.add_marker(pytest.mark.timeout(seconds))
+        if item.path.name in BROWSER_MODULES:
+            item.add_marker(pytest.mark.browser)
 
 
 class QuietHandler(http.server.SimpleHTTPRequestHandler):
