@@ -7,7 +7,9 @@ from typing import Callable
 import torch
 from torch import nn
 
+from ..train import predict
 from . import ExerciseFailed, passed, require, require_answer
+from .experiment import paired_verdict, require_own_score, require_verdict
 
 
 def check_team_hours(hours_per_person: float | None) -> None:
@@ -57,3 +59,18 @@ def check_hidden_model(model: nn.Module | None) -> None:
     require(widths == [256, 128, 10], name, f"the linear layers' output sizes are {widths}; aim for 256, 128, 10.")
     require(any(isinstance(m, nn.ReLU) for m in model.modules()), name, "put a ReLU after each hidden layer.")
     passed(name, f"{sum(p.numel() for p in model.parameters()):,} parameters.")
+
+
+def check_small_net_experiment(model: nn.Module | None, val_accuracy: float | None, verdict: str | None,
+                               baseline: nn.Module, val_inputs: torch.Tensor, val_labels: torch.Tensor) -> None:
+    """Exercise 4: the 784-256-128-10 net was trained, scored on validation, and judged against the baseline."""
+    name = "Exercise 4 (experiment)"
+    require_answer(model, name)
+    widths = [m.out_features for m in model.modules() if isinstance(m, nn.Linear)]
+    require(widths == [256, 128, 10], name, "train the small_model of exercise 3 (784 → 256 → 128 → 10).")
+    correct = (predict(model, val_inputs).argmax(1) == val_labels).numpy()
+    require(correct.mean() > 0.5, name, "small_model still guesses: train it with fit(...) before scoring it.")
+    require_own_score(val_accuracy, correct.mean, name)
+    truth = paired_verdict(correct, (predict(baseline, val_inputs).argmax(1) == val_labels).numpy())
+    require_verdict(verdict, truth, name, "compare the two models digit by digit with compare_paired(...)")
+    passed(name, truth.sentence("validation accuracy"))
