@@ -8,6 +8,7 @@ import torch
 
 from ..numpy_net import Activation, NumpyMLP, max_relative_error, one_hot, torch_gradients
 from . import ExerciseFailed, passed, require, require_answer
+from .experiment import paired_verdict, require_own_score, require_verdict
 
 GRID = np.array([-3.0, -1.2, -0.4, -0.05, 0.05, 0.3, 1.0, 2.5])
 
@@ -58,3 +59,18 @@ def check_finite_difference_cost(parameters: int | None, forward_passes: int | N
     require(int(forward_passes) != expected, name, "a central difference evaluates the cost twice per parameter (at p + eps and p - eps).")
     require(int(forward_passes) == 2 * expected, name, "how many cost evaluations does one central difference need, and for how many parameters?")
     passed(name, "Backprop gets all of these derivatives from one forward and one backward pass.")
+
+
+def check_hidden_units_experiment(net, test_accuracy: float | None, verdict: str | None, baseline, x_test, labels_test,
+                                  hidden: int = 10) -> None:
+    """Exercise 4: a NumPy net with `hidden` units was trained and judged against the lesson's net by the paired rule."""
+    name = "Exercise 4 (experiment)"
+    require_answer(net, name)
+    require(list(getattr(net, "sizes", [])) == [784, hidden, 10], name,
+            f"build the experiment's network as NumpyMLP([784, {hidden}, 10], ...) and train it with train_sgd.")
+    correct = net.predict(x_test) == labels_test
+    require(correct.mean() > 0.5, name, "the network still guesses: train it with train_sgd(...) before scoring it.")
+    require_own_score(test_accuracy, correct.mean, name)
+    truth = paired_verdict(correct, baseline.predict(x_test) == labels_test)
+    require_verdict(verdict, truth, name, "compare the two networks digit by digit with compare_paired(...)")
+    passed(name, truth.sentence("test accuracy"))

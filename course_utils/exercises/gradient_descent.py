@@ -8,6 +8,7 @@ import numpy as np
 import torch
 
 from . import ExerciseFailed, passed, require, require_answer
+from ..optim_demos import linear_cost, linear_gradients
 
 
 def check_last_minibatch(last_batch: int | float | None, full_updates: int | float | None) -> None:
@@ -83,3 +84,27 @@ def check_momentum_step(step: Callable | None) -> None:
                 hint = "with zero velocity the first step must equal a plain gradient step: " + hint
             raise ExerciseFailed(f"{name}: not quite, your path leaves torch.optim.SGD(momentum=0.9) at step {t + 1}. Hint: {hint}")
     passed(name, "Your steps follow torch.optim.SGD(momentum=0.9) exactly.")
+
+
+def check_learning_rate_experiment(paths: dict | None, largest_stable: float | None, x: np.ndarray, y: np.ndarray,
+                                   rates: tuple[float, ...] = (0.5, 1.0, 1.4, 1.6, 2.0)) -> None:
+    """Exercise 4: plain gradient descent on the line fit for several rates; the largest rate that did not blow up."""
+    name = "Exercise 4 (learning-rate experiment)"
+    require_answer(paths, name)
+    require(isinstance(paths, dict) and sorted(paths) == sorted(rates), name,
+            f"store one path per learning rate in a dict {{rate: path}} for the rates {list(rates)}.")
+    for rate, path in paths.items():
+        path = np.asarray(path, dtype=float)
+        require(path.ndim == 2 and path.shape[1] == 2 and len(path) > 1, name,
+                "a path is what optimize(...) returns: one (w, b) row per step, starting point included.")
+        step = path[0] - rate * np.asarray(linear_gradients(path[0][0], path[0][1], x, y))
+        require(np.allclose(path[1], step), name,
+                f"the path of rate {rate} does not start with a gradient-descent step of that rate: run optimize(..., \"sgd\", rate, STEPS).")
+    stable = [rate for rate, path in paths.items()
+              if np.isfinite(np.asarray(path, dtype=float)[-1]).all()
+              and linear_cost(*np.asarray(path, dtype=float)[-1], x, y) < linear_cost(*np.asarray(path, dtype=float)[0], x, y)]
+    require_answer(largest_stable, name)
+    require(stable and math.isclose(float(largest_stable), max(stable)), name,
+            "for each rate compare the cost at the end of its path with the cost at its start; the answer is the largest "
+            "rate whose cost went down.")
+    passed(name, "Past that rate each step overshoots the valley by more than it gains (lesson 02, section 3).")

@@ -6,6 +6,7 @@ from typing import Any, Callable, Sequence
 
 from ..metrics import binary_counts, precision_recall_curve
 from . import ExerciseFailed, passed, require, require_answer
+from .experiment import require_verdict, runs_verdict
 
 # The inspection line of exercise 1: 1,000 parts, 50 of them defective.
 INSPECTION = {"tp": 40, "fp": 60, "fn": 10, "tn": 890}
@@ -73,4 +74,18 @@ def check_pick_by_validation(pick: Callable[[list[dict]], str] | None) -> None:
     require(choice == "64", name, "return the 'hidden' label of the row with the LOWEST 'val_loss'.")
     shuffled = [rows[2], rows[0], rows[1]]
     require(pick([dict(r) for r in shuffled]) == "64", name, "the answer must not depend on the order of the rows.")
+    passed(name)
+
+
+def check_dropout_experiment(gaps: Sequence[float] | None, verdict: str | None, baseline_gaps: Sequence[float],
+                             rerun_first: Callable[[], float], seeds: int) -> None:
+    """Exercise 4: train-validation gaps of dropout 0.2 over the seeds, judged against no regularisation by the rule."""
+    name = "Exercise 4 (dropout experiment)"
+    require_answer(gaps, name)
+    require(isinstance(gaps, (list, tuple)) and len(gaps) == seeds, name,
+            f"run reg_run once per seed (REG_SEEDS = {seeds}) and keep each run's 'gap (train - val)' in a list.")
+    require(math.isclose(float(gaps[0]), float(rerun_first()), abs_tol=1e-6), name,
+            "the first gap is not what reg_run(SEED, dropout=0.2) gives: store the gaps your runs returned, in seed order.")
+    require_verdict(verdict, runs_verdict(gaps, baseline_gaps), name,
+                    "compare your gaps with the gaps of 'none (last epoch)' using compare_runs(...)")
     passed(name)

@@ -4,7 +4,12 @@ from __future__ import annotations
 import math
 from typing import Any, Callable
 
+import torch
+
+from ..multilabel import apply_thresholds, fbeta_per_image
+from ..train import predict
 from . import passed, require, require_answer
+from .experiment import paired_verdict, require_own_score, require_verdict
 
 
 def _number(value: Any, exercise: str, what: str) -> float:
@@ -58,3 +63,17 @@ def check_receptive_field(function: Any) -> None:
                 f"for kernel_sizes={kernels}, strides={strides} your function gives {got!r}. Each layer adds "
                 "(k - 1) times the product of the strides of the layers BEFORE it.")
     passed(exercise, "Four conv+pool blocks see a 46x46 pixel window of the 64x64 chip.")
+
+
+def check_augmentation_experiment(model: Any, val_f2: float | None, verdict: str | None, baseline: Any, x_val: Any,
+                                  y_val: Any) -> None:
+    """Exercise 4: a CNN trained without augmentation, judged against the lesson's CNN by per-chip validation F2."""
+    name = "Exercise 4 (augmentation experiment)"
+    require_answer(model, name)
+    require(model is not baseline, name, "train a new model without augmentation; this is the lesson's own CNN.")
+    per_chip = lambda m: fbeta_per_image(apply_thresholds(torch.sigmoid(predict(m, x_val)), 0.5), y_val).numpy()
+    mine = per_chip(model)
+    require_own_score(val_f2, mine.mean, name)
+    require_verdict(verdict, paired_verdict(mine, per_chip(baseline)), name,
+                    "compare the two models chip by chip (fbeta_per_image at threshold 0.5) with compare_paired(...)")
+    passed(name)
