@@ -32,6 +32,26 @@ TAGS = (
     "conventional_mine",
 )
 WEATHER_TAGS = ("clear", "partly_cloudy", "haze", "cloudy")
+# Korean names: the course slides name ten tags (marked "slide"); the other seven are the kit's translations.
+KOREAN_TAG_NAMES = {
+    "cloudy": "흐린 날씨",  # slide
+    "primary": "열대 우림",  # slide
+    "partly_cloudy": "구름 낀 날씨",  # slide
+    "water": "물 (강 & 호수)",  # slide
+    "haze": "안개 낀 날씨",  # slide
+    "bare_ground": "황무지",  # slide
+    "habitation": "거주지",  # slide
+    "agriculture": "농경지",  # slide
+    "conventional_mine": "합법 채굴",  # slide
+    "artisinal_mine": "불법 채굴",  # slide
+    "clear": "맑은 날씨",
+    "road": "도로",
+    "cultivation": "경작지",
+    "selective_logging": "선택적 벌목",
+    "slash_burn": "화전",
+    "blooming": "개화",
+    "blow_down": "강풍 쓰러짐",
+}
 FULL_TAG_COUNTS = {
     "primary": 37513, "clear": 28431, "agriculture": 12315, "road": 8071, "water": 7411, "partly_cloudy": 7261,
     "cultivation": 4547, "habitation": 3660, "haze": 2697, "cloudy": 2089, "bare_ground": 862,
