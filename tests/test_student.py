@@ -186,3 +186,24 @@ def test_lesson_student_version_stops_at_its_first_exercise_with_the_hint(path, 
     assert caught.value.ename == "ExerciseFailed", f"{caught.value.ename}: {caught.value.evalue}"
     assert NOT_ANSWERED in caught.value.evalue
     assert student.cell_source(version["cells"][checks[0]]).strip() in caught.value.source
+
+
+@pytest.mark.parametrize("path", LESSONS, ids=lambda p: p.stem)
+def test_every_lesson_has_a_questionnaire_whose_answers_only_instructors_see(path):
+    instructor = json.loads(path.read_text(encoding="utf-8"))
+    tagged = [c for c in instructor["cells"] if student.ANSWERS_TAG in c.get("metadata", {}).get("tags", [])]
+    assert tagged, f"{path.name} has no questionnaire answers (a markdown cell tagged 'answers')"
+    assert any("## Questionnaire" in student.cell_source(c) for c in instructor["cells"])
+    result = student.student_version(instructor, path.name)
+    assert not any("Answers (instructor version)" in student.cell_source(c) for c in result["cells"])
+    assert any("## Questionnaire" in student.cell_source(c) for c in result["cells"])
+
+
+def test_cells_tagged_answers_are_removed_and_nothing_else():
+    notebook = {"cells": [{"cell_type": "markdown", "metadata": {}, "source": "## Questionnaire\n1. Why?"},
+                          {"cell_type": "markdown", "metadata": {"tags": ["answers"]}, "source": "1. Because."},
+                          {"cell_type": "markdown", "metadata": {"tags": ["other"]}, "source": "kept"}],
+                "metadata": {}}
+    result = student.student_version(notebook)
+    assert [student.cell_source(c) for c in result["cells"]] == ["## Questionnaire\n1. Why?", "kept"]
+    assert len(notebook["cells"]) == 3  # the instructor notebook is not modified

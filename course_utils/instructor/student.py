@@ -5,7 +5,8 @@
 
 In a code cell, every block between `### BEGIN SOLUTION` and `### END SOLUTION` becomes `# YOUR CODE HERE` and
 `pass` at the marker's indentation (in a markdown cell: "YOUR ANSWER HERE"). Outputs of solution cells and of
-the check cells right after them are cleared; every other cell is kept as it is.
+the check cells right after them are cleared; cells tagged `answers` (the questionnaires' answers) are removed;
+every other cell is kept as it is.
 """
 from __future__ import annotations
 
@@ -27,6 +28,7 @@ END = "### END SOLUTION"
 CODE_PLACEHOLDER = ("# YOUR CODE HERE", "pass")
 MARKDOWN_PLACEHOLDER = "YOUR ANSWER HERE"
 CHECK_CALL = re.compile(r"course_utils\.exercises|\bcheck_\w+\(")
+ANSWERS_TAG = "answers"
 
 
 class SolutionMarkerError(ValueError):
@@ -94,6 +96,7 @@ def _clear(cell: dict) -> None:
 def student_version(notebook: dict, name: str = "notebook") -> dict:
     """Return a student copy of an instructor notebook (the input is not modified)."""
     result = copy.deepcopy(notebook)
+    result["cells"] = [c for c in result["cells"] if ANSWERS_TAG not in c.get("metadata", {}).get("tags", [])]
     clear_next_check = False
     for index, cell in enumerate(result["cells"]):
         kind = cell.get("cell_type")
