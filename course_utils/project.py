@@ -211,5 +211,5 @@ def load_or_train_mnist_bundle(bundle_dir: str | os.PathLike[str], fallback_dir:
     folder = save_bundle(fallback_dir, model, name="mnist_fnn_quick", classes=[str(d) for d in range(10)],
                          input_spec=image_input_spec(), preprocessing=pixel_preprocessing(MNIST_MEAN, MNIST_STD),
                          metrics={"train_accuracy": history.train_metric[-1]},
-                         extra={"note": "trained quickly by lesson 07 because lesson 01's bundle was missing"})
+                         extra={"note": "trained quickly by lesson 08 because lesson 01's bundle was missing"})
     return folder, True

@@ -16,7 +16,7 @@ os.environ["COURSE_PROGRESS"] = "0"
 # Tests that execute a notebook or drive a browser, by test module (or module::test): marked `notebooks` so that
 # `-m "not notebooks"` runs the unit tests alone; the value is a longer pytest-timeout where the default is too short.
 NOTEBOOK_TESTS: dict[str, int | None] = {
-    "test_nb0": None,  # every lesson's quick run (test_nb01_... to test_nb07_...)
+    "test_nb0": None,  # every lesson's quick run (test_nb01_... to test_nb08_...)
     "test_notebooks_nbval.py": 1900,  # its nbval subprocess may take up to 1800 s
     "test_jupyterlab_e2e.py": 900,  # JupyterLab start-up plus up to 600 s of cells
     "test_exercise_display.py::test_a_failed_check_in_an_executed_notebook": None,

@@ -44,7 +44,7 @@ GUARDED = {
         "Where does it go wrong": "rule",
         "The cheap log-linear models beat the neural language models": "published",
     },
-    "07_project_template": {
+    "08_project_template": {
         "Does a network beat it": "rule",
         "If **nothing** beats chance": "rule",
         "If nothing beats chance": "rule",

@@ -53,3 +53,24 @@ def test_pixel_body(capsys) -> None:
     for body, hint in cases:
         with pytest.raises(ExerciseFailed, match=hint):
             check_pixel_body(body, IMAGE)
+
+
+def test_feature_experiment_checks_the_rerun_and_the_fold_by_fold_verdict(capsys):
+    from types import SimpleNamespace
+
+    import pytest
+
+    from course_utils.compare import compare_paired
+    from course_utils.exercises import ExerciseFailed
+    from course_utils.exercises.project import check_feature_experiment
+
+    mine, baseline = SimpleNamespace(scores=[0.90, 0.92, 0.91, 0.93, 0.90]), SimpleNamespace(scores=[0.96, 0.97, 0.95, 0.98, 0.96])
+    truth = compare_paired(mine.scores, baseline.scores, "a", "b").verdict
+    check_feature_experiment(mine, truth, baseline, lambda: mine)
+    assert "correct" in capsys.readouterr().out
+    with pytest.raises(ExerciseFailed, match="fold by fold"):
+        check_feature_experiment(mine, "level with" if truth != "level with" else "ahead of", baseline, lambda: mine)
+    with pytest.raises(ExerciseFailed, match="keep your own result"):
+        check_feature_experiment(mine, truth, baseline, lambda: baseline)
+    with pytest.raises(ExerciseFailed, match="same k and seed"):
+        check_feature_experiment(SimpleNamespace(scores=[0.9, 0.9]), truth, baseline, lambda: mine)

@@ -1,4 +1,4 @@
-"""Checkers for the exercises of notebook 07 (project template, reproducibility and the REST API)."""
+"""Checkers for the exercises of lesson 08 (project template, reproducibility and the REST API)."""
 from __future__ import annotations
 
 import math
@@ -7,6 +7,7 @@ from typing import Any, Callable
 import numpy as np
 
 from . import ExerciseFailed, passed, require, require_answer
+from .experiment import paired_verdict, require_verdict
 
 SKIN_LESION_LABELS = [0] * 1_340 + [1] * 160  # 1,500 skin images, 160 of them melanoma
 
@@ -70,4 +71,19 @@ def check_pixel_body(body: dict[str, Any] | None, image: np.ndarray) -> None:
             "these are still 0-255 values: divide by 255.")
     require(np.allclose(pixels.reshape(-1), reference, atol=1e-6), name,
             "the values should be the image's pixels divided by 255, in the same order.")
+    passed(name)
+
+
+def check_feature_experiment(result: Any, verdict: str | None, baseline: Any, rerun: Callable[[], Any]) -> None:
+    """Exercise 4: 5-fold CV of logistic regression on the first 10 features, judged fold by fold against all 30."""
+    name = "Exercise 4 (feature experiment)"
+    require_answer(result, name)
+    scores = list(getattr(result, "scores", []))
+    require(len(scores) == len(baseline.scores), name,
+            "keep what cross_validate(...) returns, with the same k and seed as the lesson's logistic regression.")
+    require(np.allclose(scores, rerun().scores), name,
+            "these fold scores are not what cross_validate(logreg_fit_predict, dev_rows[:, :10], dev_labels, 5, SEED) "
+            "gives: keep your own result.")
+    require_verdict(verdict, paired_verdict(scores, baseline.scores), name,
+                    "the folds are the same for both (same seed): compare them fold by fold with compare_paired(...)")
     passed(name)

@@ -1,6 +1,6 @@
-"""Notebook 07 runs headlessly with its quick profile, records honest scores, and proves reproducibility.
+"""Notebook 08 runs headlessly with its quick profile, records honest scores, and proves reproducibility.
 
-The run does not depend on lesson 01 having run first: the test trains the MNIST bundle that lesson 07 serves, and
+The run does not depend on lesson 01 having run first: the test trains the MNIST bundle that lesson 08 serves, and
 every folder the lesson writes to is inside the test's own build folder."""
 import shutil
 from functools import lru_cache
@@ -8,16 +8,16 @@ from pathlib import Path
 
 from notebook_runner import BUILD_DIR, error_outputs, run_quick
 
-NAME = "07_project_template"
+NAME = "08_project_template"
 WORK_DIR = BUILD_DIR / "07_inputs"
 MNIST_BUNDLE = WORK_DIR / "mnist_bundle"
-FALLBACK_DIR = WORK_DIR / "mnist_fallback"  # lesson 07 writes here only if it cannot find MNIST_BUNDLE
+FALLBACK_DIR = WORK_DIR / "mnist_fallback"  # lesson 08 writes here only if it cannot find MNIST_BUNDLE
 BUNDLE_DIR = WORK_DIR / "breast_cancer_mlp"
 
 
 @lru_cache(maxsize=None)
 def run_07() -> tuple[Path, dict]:
-    """Train a small MNIST bundle for lesson 07 to serve, then run the lesson once (quick profile) with it."""
+    """Train a small MNIST bundle for lesson 08 to serve, then run the lesson once (quick profile) with it."""
     from course_utils.mnist import load_mnist
     from course_utils.project import load_or_train_mnist_bundle
 
@@ -57,7 +57,7 @@ def test_reproducibility_is_proven_in_the_notebook():
 
 def test_rest_api_answers_like_the_in_process_model():
     _, results = run_07()
-    assert not FALLBACK_DIR.exists(), "lesson 07 served the bundle it was given, it did not train its own"
+    assert not FALLBACK_DIR.exists(), "lesson 08 served the bundle it was given, it did not train its own"
     assert results["api_matches_in_process"] is True
     assert results["api_accuracy"] >= 0.6  # a few real test digits; chance is 0.1
 

@@ -1,9 +1,9 @@
-"""Claims of lesson 07 checked against its committed full run: each test is named for the sentence it guards."""
+"""Claims of lesson 08 checked against its committed full run: each test is named for the sentence it guards."""
 from __future__ import annotations
 
 from committed import results
 
-NAME = "07_project_template"
+NAME = "08_project_template"
 
 
 def test_both_models_beat_the_chance_level_by_a_wide_margin():
