@@ -1,6 +1,6 @@
 #!/usr/bin/env python3
 """Set up the course environment and run its jobs: `course` (every notebook), `batch` (parameter grids), `test`,
-`regenerate`, `setup`.
+`regenerate`, `setup`, and `lab` (a student's own workspace in JupyterLab).
 
 Works on a fresh clone with only Python 3.11 and pip: the first call creates .venv and installs requirements.txt.
 """
@@ -55,6 +55,9 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     sub = parser.add_subparsers(dest="command", required=True)
     sub.add_parser("setup", help="create .venv and install everything")
+    lab = sub.add_parser("lab", help="students: refresh your own copies of the lessons in workspace/ and open JupyterLab")
+    lab.add_argument("--dir", default="workspace", help="your workspace folder (default workspace/, never tracked by git)")
+    lab.add_argument("--no-start", action="store_true", help="only create or refresh the workspace")
     course = sub.add_parser("course", help="execute every notebook headlessly and write results")
     course.add_argument("--out", default="outputs/course", help="output folder (default outputs/course)")
     course.add_argument("--quick", action="store_true", help="use each notebook's quick profile")
@@ -71,6 +74,12 @@ def main() -> int:
     setup()
     if args.command == "setup":
         return 0
+    if args.command == "lab":
+        workspace = Path(args.dir).expanduser().resolve()
+        code = in_venv("-m", "course_utils.instructor.workspace", "--dir", str(workspace))
+        if code or args.no_start:
+            return code
+        return subprocess.run([str(BIN / "jupyter"), "lab", str(workspace / "notebooks")], cwd=workspace).returncode
     if args.command == "course":
         return in_venv("-m", "course_utils.instructor.course_run", "--out", args.out, "--workers", str(args.workers),
                        *(["--quick"] if args.quick else []), *args.notebooks)

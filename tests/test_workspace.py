@@ -1,0 +1,71 @@
+"""The student workspace: student versions outside the tracked notebooks, refreshed, never overwriting a student's edit."""
+from __future__ import annotations
+
+import json
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+from course_utils.instructor.notebooks import NOTEBOOK_DIR, REPO, lesson_notebooks
+from course_utils.instructor.workspace import STATE_FILE, update_workspace
+
+
+def small_kit(tmp_path: Path) -> Path:
+    """A copy of two lessons (and the assets) to work on without touching the real notebooks."""
+    notebooks = tmp_path / "kit" / "notebooks"
+    notebooks.mkdir(parents=True)
+    for lesson in lesson_notebooks()[:2]:
+        shutil.copy(lesson, notebooks / lesson.name)
+    shutil.copytree(REPO / "assets", tmp_path / "kit" / "assets")
+    return notebooks
+
+
+def test_a_fresh_workspace_holds_student_versions_of_every_lesson(tmp_path):
+    report = update_workspace(tmp_path / "ws")
+    names = sorted(p.name for p in (tmp_path / "ws" / "notebooks").glob("*.ipynb"))
+    assert names == [p.name for p in lesson_notebooks(NOTEBOOK_DIR)] == sorted(report.created)
+    for path in (tmp_path / "ws" / "notebooks").glob("*.ipynb"):
+        text = path.read_text(encoding="utf-8")
+        assert "### BEGIN SOLUTION" not in text and "Answers (instructor version)" not in text
+    assert (tmp_path / "ws" / "assets").is_dir() and (tmp_path / "ws" / STATE_FILE).is_file()
+
+
+def test_rerun_updates_untouched_lessons_and_keeps_an_edited_one_byte_for_byte(tmp_path):
+    notebooks = small_kit(tmp_path)
+    ws = tmp_path / "ws"
+    update_workspace(ws, notebooks)
+    first, second = sorted((ws / "notebooks").glob("*.ipynb"))
+    assert update_workspace(ws, notebooks).unchanged == [first.name, second.name]
+
+    edited = first.read_text(encoding="utf-8").replace("# YOUR CODE HERE", "# my answer", 1)
+    first.write_text(edited, encoding="utf-8")
+    for lesson in notebooks.glob("*.ipynb"):  # the course changes both lessons
+        content = json.loads(lesson.read_text(encoding="utf-8"))
+        content["cells"].append({"cell_type": "markdown", "metadata": {}, "source": "A new section."})
+        lesson.write_text(json.dumps(content), encoding="utf-8")
+    report = update_workspace(ws, notebooks)
+    assert report.kept_edited == [first.name] and report.updated == [second.name]
+    assert first.read_text(encoding="utf-8") == edited
+    assert "A new section." in second.read_text(encoding="utf-8")
+    assert "A new section." in (ws / "notebooks" / f"{first.stem}.updated.ipynb").read_text(encoding="utf-8")
+    assert update_workspace(ws, notebooks).kept_edited == [first.name]  # still the student's, on every later run
+
+
+def test_a_damaged_record_overwrites_nothing(tmp_path):
+    notebooks = small_kit(tmp_path)
+    ws = tmp_path / "ws"
+    update_workspace(ws, notebooks)
+    (ws / STATE_FILE).write_text("{not json", encoding="utf-8")
+    before = {p.name: p.read_bytes() for p in (ws / "notebooks").glob("*.ipynb")}
+    report = update_workspace(ws, notebooks)
+    assert sorted(report.kept_edited) == sorted(before)
+    assert all((ws / "notebooks" / name).read_bytes() == data for name, data in before.items())
+
+
+def test_kit_lab_no_start_creates_the_workspace(tmp_path):
+    result = subprocess.run([sys.executable, str(REPO / "scripts" / "kit.py"), "lab", "--no-start", "--dir",
+                             str(tmp_path / "mine")], capture_output=True, text=True, timeout=600)
+    assert result.returncode == 0, result.stderr
+    assert (tmp_path / "mine" / "notebooks" / "01_mnist_fnn.ipynb").is_file()
+    assert "your notebooks:" in result.stdout
