@@ -1,0 +1,47 @@
+"""Claims of lesson 07 (RNN sentiment) checked against its committed full run, each test named for its sentence."""
+from __future__ import annotations
+
+import numpy as np
+
+from committed import markdown, results
+
+NAME = "07_rnn_sentiment"
+
+
+def rule(comparison: dict) -> str:
+    """The verdict the two-standard-error rule gives on recorded numbers."""
+    z = comparison["difference"] / comparison["standard_error"]
+    return "ahead of" if z > 2 else "behind" if z < -2 else "level with"
+
+
+def test_summary_does_not_say_rnn_beats_bow_and_the_printed_verdict_follows_the_rule():
+    r = results(NAME)
+    comparison = r["rnn_vs_bow"]
+    assert comparison["mean_a"] == r["test_accuracy_rnn"] and comparison["mean_b"] == r["test_accuracy_bow_logreg"]
+    assert comparison["verdict"] == rule(comparison)
+    assert "beats a bag-of-words" not in markdown(NAME)
+
+
+def test_negation_and_tokenization_verdicts_follow_the_rule():
+    r = results(NAME)
+    for key in ("negation_rnn_vs_bow", "subword_vs_whitespace"):
+        assert r[key]["verdict"] == rule(r[key]), key
+
+
+def test_plain_rnn_gradient_vanished_by_orders_of_magnitude_and_exploded_with_larger_weights():
+    norms = {k: np.array(v) for k, v in results(NAME)["gradient_norms"].items()}
+    assert norms["plain RNN"][0] < norms["plain RNN"][-1] / 1e3
+    assert norms["plain RNN, W_hh × 3"][0] > norms["plain RNN, W_hh × 3"][-1]
+
+
+def test_fresh_gru_is_no_better_than_the_plain_rnn_but_a_keeping_gru_is_far_better():
+    norms = {k: np.array(v) for k, v in results(NAME)["gradient_norms"].items()}
+    ratio = {k: v[0] / v[-1] for k, v in norms.items()}
+    assert ratio["GRU"] < 10 * ratio["plain RNN"]
+    assert ratio["GRU, update gate keeping 90%"] > 1e3 * ratio["plain RNN"]
+
+
+def test_no_training_review_occurs_verbatim_in_the_test_split():
+    r = results(NAME)
+    assert r["train_test_overlap_after"] == 0
+    assert r["train_reviews"] + r["train_test_overlap"]["training_rows_in_test"] < 150_000
