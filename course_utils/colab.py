@@ -21,7 +21,8 @@ def badge_markdown(notebook_name: str) -> str:
 
 
 def setup_cell_source() -> str:
-    """Return the setup cell: inside Colab it pip-installs course_utils (keeping Colab's torch); elsewhere nothing."""
+    """Return the setup cell: inside Colab it pip-installs course_utils with the extras every lesson needs (text for
+    the Korean lessons and their plot font, serve for the REST API), keeping Colab's torch; elsewhere nothing."""
     return (
         f"{SETUP_MARKER}: inside Google Colab, install course_utils from the course repository\n"
         "# (its loose version bounds keep Colab's own torch). Everywhere else this cell does nothing.\n"
@@ -30,5 +31,6 @@ def setup_cell_source() -> str:
         'if "google.colab" in sys.modules:\n'
         "    import subprocess\n"
         "\n"
-        f'    subprocess.run([sys.executable, "-m", "pip", "install", "-q", "course-kit @ git+{REPO_URL}@{BRANCH}"], check=True)'
+        f'    subprocess.run([sys.executable, "-m", "pip", "install", "-q", "course-kit[text,serve] @ git+{REPO_URL}@{BRANCH}"],\n'
+        "                   check=True)"
     )
