@@ -112,7 +112,7 @@ print(repr(calls))
     assert len(calls) == 1
     command = calls[0]
     assert command[:4] == [sys.executable, "-m", "pip", "install"]
-    assert f"course-kit @ git+{REPO_URL}@main" in command
+    assert f"course-kit[text,serve] @ git+{REPO_URL}@main" in command  # the Korean lessons and the REST API need both
     assert not any(part.startswith("torch") for part in command), "Colab's torch stays as it is"
 
 
