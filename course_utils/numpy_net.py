@@ -221,6 +221,21 @@ def numerical_gradients(net: NumpyMLP, x: Array, y: Array, eps: float = 1e-4) ->
     return result[0], result[1]
 
 
+def gradient_table(net: NumpyMLP, x: Array, y: Array) -> list[dict[str, float | str]]:
+    """One row per weight and bias: its value, its backprop gradient and the central-difference estimate."""
+    grad_w, grad_b = net.backprop(x, y)
+    num_w, num_b = numerical_gradients(net, x, y)
+    rows = []
+    for layer, (w, b) in enumerate(zip(net.weights, net.biases), start=1):
+        for (j, k), value in np.ndenumerate(w):
+            rows.append({"parameter": f"w{layer}[{j + 1},{k + 1}]", "value": float(value),
+                         "backprop": float(grad_w[layer - 1][j, k]), "finite difference": float(num_w[layer - 1][j, k])})
+        for j, value in enumerate(b[:, 0]):
+            rows.append({"parameter": f"b{layer}[{j + 1}]", "value": float(value),
+                         "backprop": float(grad_b[layer - 1][j, 0]), "finite difference": float(num_b[layer - 1][j, 0])})
+    return rows
+
+
 def torch_mlp_loss(net: NumpyMLP, x: Array, y: Array) -> tuple[torch.Tensor, list[torch.Tensor], list[torch.Tensor]]:
     """Build the same network in torch float64 from the NumPy parameters; return (cost, weights, biases) tensors."""
     weights = [torch.tensor(w, dtype=torch.float64, requires_grad=True) for w in net.weights]

@@ -485,3 +485,29 @@ def show_chips(images: torch.Tensor, captions: Sequence[str], ncols: int = 6, ti
         fig.suptitle(title)
     fig.tight_layout()
     return fig
+
+
+def plot_chip_prediction(image: torch.Tensor, probabilities: Sequence[float], thresholds: Sequence[float],
+                         true_row: torch.Tensor, tags: Sequence[str], title: str = "", axes=None):
+    """Show one chip beside its per-tag probabilities, each tag's threshold, and which tags are true or predicted."""
+    import matplotlib.pyplot as plt
+
+    if axes is None:
+        _, axes = plt.subplots(1, 2, figsize=(10, 3.8), gridspec_kw={"width_ratios": [1, 2.2]})
+    ax_chip, ax_bar = axes
+    ax_chip.imshow(image.permute(1, 2, 0).numpy())
+    ax_chip.set_title(title, fontsize=9)
+    ax_chip.axis("off")
+    probs, limits, truth = np.asarray(probabilities), np.asarray(thresholds), np.asarray(true_row).astype(bool)
+    predicted = probs >= limits
+    colors = ["seagreen" if t and p else "orange" if t else "crimson" if p else "lightgrey" for t, p in zip(truth, predicted)]
+    rows = np.arange(len(tags))
+    ax_bar.barh(rows, probs, color=colors)
+    ax_bar.scatter(limits, rows, marker="|", s=120, color="black", label="threshold")
+    ax_bar.set(yticks=rows, xlim=(0, 1), xlabel="predicted probability")
+    ax_bar.set_yticklabels(tags, fontsize=8)
+    ax_bar.invert_yaxis()
+    ax_bar.legend(handles=[plt.Rectangle((0, 0), 1, 1, color=c) for c in ("seagreen", "orange", "crimson")] +
+                  [ax_bar.collections[0]], labels=["true, found", "true, missed", "predicted, wrong", "threshold"],
+                  fontsize=7, loc="lower right")
+    return axes

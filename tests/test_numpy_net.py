@@ -136,3 +136,15 @@ def test_gradient_timings_time_both_methods_and_report_their_ratio(monkeypatch):
     parameters = 10 * 6 + 6 + 6 * 3 + 3
     assert timing == {"parameters": parameters, "backprop_s": 1.0, "finite_diff_s": 2.0 * parameters,
                       "ratio": 2.0 * parameters}
+
+
+def test_gradient_table_lists_every_parameter_with_matching_backprop_and_finite_differences():
+    from course_utils.numpy_net import gradient_table
+
+    net = NumpyMLP([2, 3, 1], cost="quadratic", seed=0)
+    rows = gradient_table(net, np.array([[1.0, -2.0]]), np.array([[1.0]]))
+    assert len(rows) == net.num_parameters
+    assert rows[0]["parameter"] == "w1[1,1]" and rows[0]["value"] == net.weights[0][0, 0]
+    assert rows[-1]["parameter"] == "b2[1]" and rows[-1]["value"] == net.biases[1][0, 0]
+    for row in rows:
+        assert abs(row["backprop"] - row["finite difference"]) <= 1e-6 * (abs(row["backprop"]) + 1e-8), row

@@ -350,3 +350,17 @@ def test_show_chips_draws_one_panel_per_chip_and_checks_captions():
     assert sum(ax.get_images() != [] for ax in fig.axes) == 5
     with pytest.raises(ValueError, match="captions"):
         planet.show_chips(images, ["a"], ncols=3)
+
+
+def test_chip_prediction_plot_colours_found_missed_and_wrong_tags_by_their_own_thresholds():
+    import matplotlib.colors as mcolors
+    import torch
+
+    from course_utils.planet import plot_chip_prediction
+
+    image = torch.zeros(3, 8, 8, dtype=torch.uint8)
+    axes = plot_chip_prediction(image, [0.9, 0.3, 0.6, 0.1], [0.5, 0.5, 0.7, 0.05], torch.tensor([1, 1, 0, 0]),
+                                ["a", "b", "c", "d"])
+    bars = [mcolors.to_hex(p.get_facecolor()) for p in axes[1].patches[:4]]
+    # a: true and above its threshold; b: true but below; c: below its own 0.7 -> not predicted; d: 0.1 >= 0.05 -> wrong
+    assert bars == [mcolors.to_hex(c) for c in ("seagreen", "orange", "lightgrey", "crimson")]
