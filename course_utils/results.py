@@ -41,3 +41,16 @@ def read_results(notebook: str | os.PathLike[str] | dict) -> dict[str, object]:
             if payload is not None:
                 results[payload["name"]] = payload["value"]
     return results
+
+
+DATA_SOURCES = ("real", "real subset", "downloaded", "offline fallback", "synthetic")
+
+
+def record_data_source(kind: str, description: str) -> None:
+    """Record where a lesson's data came from: `data_source` (one word of DATA_SOURCES) and a human description."""
+    if kind not in DATA_SOURCES:
+        raise ValueError(f"data source must be one of {', '.join(DATA_SOURCES)}; got {kind!r}.")
+    if not description or not description.strip():
+        raise ValueError("describe the data in a few words (which data set, which part, from where).")
+    record("data_source", kind)
+    record("data_description", description.strip())

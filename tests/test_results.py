@@ -40,3 +40,18 @@ def test_non_finite_and_unserialisable_values_are_rejected():
 def test_missing_notebook_is_reported(tmp_path):
     with pytest.raises(FileNotFoundError):
         read_results(tmp_path / "absent.ipynb")
+
+
+def test_data_source_uses_one_vocabulary_and_a_description(capsys):
+    import pytest
+
+    from course_utils.results import DATA_SOURCES, record_data_source
+
+    record_data_source("real subset", "Planet: 1,000 of the 40,479 labelled chips")
+    shown = capsys.readouterr().out
+    assert "recorded data_source = 'real subset'" in shown and "40,479" in shown
+    with pytest.raises(ValueError, match="one of"):
+        record_data_source("full", "MNIST")
+    with pytest.raises(ValueError, match="describe"):
+        record_data_source("real", " ")
+    assert DATA_SOURCES == ("real", "real subset", "downloaded", "offline fallback", "synthetic")
