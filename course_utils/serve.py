@@ -455,9 +455,14 @@ def header_timeout_protocol(timeout: float = READ_TIMEOUT) -> type[asyncio.Proto
             super().connection_made(transport)
             self.arm_header_timer()
 
+        def data_received(self, data: bytes) -> None:
+            if self.header_timer is None and self.conn.their_state is h11.IDLE:
+                self.arm_header_timer()  # the first bytes of a new request on a kept-alive connection
+            super().data_received(data)
+
         def on_response_complete(self) -> None:
             super().on_response_complete()
-            self.arm_header_timer()
+            self.arm_header_timer()  # the next request's head may already be partly buffered (pipelining)
 
         def connection_lost(self, exc: Exception | None) -> None:
             self.cancel_header_timer()
@@ -482,7 +487,7 @@ def header_timeout_protocol(timeout: float = READ_TIMEOUT) -> type[asyncio.Proto
                 return  # the app is handling a request: read_body's timeout covers its body
             partial, _ = self.conn.trailing_data
             if self.conn.their_state is h11.IDLE and not partial and self.cycle is not None:
-                return  # idle between requests: uvicorn's keep-alive timeout closes it
+                return  # idle between requests: uvicorn's keep-alive timeout closes it; data_received re-arms
             if self.conn.their_state is h11.IDLE and partial:
                 detail = json.dumps({"detail": f"The request headers did not arrive within {self.header_timeout:g} s; "
                                                "send the whole request at once."}).encode()

@@ -201,6 +201,8 @@ BAD_REQUESTS = [
     ("integer beyond float range", dict(json={"pixels": [0] * 783 + [10**400]}), 422, "pixels[783] is an integer with 401 digits"),
     ("integer with 5000 digits", dict(content=b'{"pixels": [' + b"7" * 5000 + b"]}",
                                       headers={"content-type": "application/json"}), 422, "more than 4300 digits"),
+    ("NaN literal", dict(content=b'{"pixels": [NaN]}', headers={"content-type": "application/json"}), 422,
+     "holds NaN, which is not a number"),
     ("huge but finite integers", dict(json={"pixels": [10**30] * 784}), 422, "values from 1e+30"),
     ("string deep inside", dict(json={"pixels": [[0] * 28] * 27 + [[0] * 27 + ["x"]]}), 422, "pixels[27][27] is a string"),
     ("pixels and images", dict(json={"pixels": [0] * 784, "images": [[0] * 784]}), 422, "not both"),
@@ -458,6 +460,26 @@ def test_stalled_headers_get_408_and_are_closed(impatient_server: ServerProcess)
     assert httpx.get(f"{impatient_server.url}/health").status_code == 200
 
 
+def test_stalled_headers_on_a_kept_alive_connection_get_408(impatient_server: ServerProcess) -> None:
+    start = time.monotonic()
+    with socket.create_connection((impatient_server.host, impatient_server.port), timeout=15) as sock:
+        sock.sendall(b"GET /health HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n")
+        first = b""
+        while b'"model"' not in first and time.monotonic() - start < 15:
+            first += sock.recv(65536)
+        assert first.startswith(b"HTTP/1.1 200"), first
+        time.sleep(1.5)  # idle past the 1 s deadline (but within uvicorn's 5 s keep-alive), then start a request
+        sock.sendall(b"POST /predict HTTP/1.1\r\nHo")
+        reply = b""
+        while time.monotonic() - start < 15:
+            chunk = sock.recv(65536)
+            if not chunk:
+                break
+            reply += chunk
+    assert reply.startswith(b"HTTP/1.1 408"), reply
+    assert time.monotonic() - start < 12
+
+
 def test_a_normal_keep_alive_client_is_not_cut_off(impatient_server: ServerProcess, digits) -> None:
     with httpx.Client(base_url=impatient_server.url) as client:  # one connection, several requests
         for _ in range(3):
@@ -498,9 +520,12 @@ BAD_BUNDLES = [
 
 
 @pytest.mark.parametrize("field, value, message", BAD_BUNDLES, ids=[c[0] + ":" + c[2][:20] for c in BAD_BUNDLES])
-def test_invalid_bundle_stops_startup_with_exit_2_naming_the_field(tmp_path: Path, mnist_model, capsys, field, value,
-                                                                   message) -> None:
+def test_invalid_bundle_stops_startup_with_exit_2_naming_the_field(tmp_path: Path, mnist_model, capsys, monkeypatch,
+                                                                   field, value, message) -> None:
+    import uvicorn
+
     folder = edited_bundle(mnist_model[0], tmp_path / "edited", field, value)
+    monkeypatch.setattr(uvicorn, "run", lambda *args, **kwargs: None)  # a bundle that gets this far would be served
     assert serve.main(["--model", str(folder)]) == 2
     stderr = capsys.readouterr().err
     assert stderr.startswith("error: cannot serve") and message in stderr, stderr
