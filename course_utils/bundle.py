@@ -191,7 +191,8 @@ def validate_meta(meta: dict[str, Any], meta_path: Path, hint: str = LOAD_HINT) 
             raise fail("input_spec.channels", f"must be 1 (grayscale is all bundles support), got "
                                               f"{spec.get('channels')!r}")
         if spec.get("value_range", [0, 255]) != [0, 255]:
-            raise fail("input_spec.value_range", f"must be [0, 255] (raw uint8 pixels), got {spec.get('value_range')!r}")
+            raise fail("input_spec.value_range", f"must be [0, 255] (raw uint8 pixels), got "
+                                                 f"{spec.get('value_range')!r}")
         if not isinstance(spec.get("flatten", True), bool):
             raise fail("input_spec.flatten", f"must be true or false, got {spec.get('flatten')!r}")
     else:

@@ -120,7 +120,8 @@ def describe_problem(value: list, what: str, max_depth: int) -> str | None:
                         f"level{'s' if max_depth > 1 else ''} of lists")
             length, first = seen.setdefault(depth, (len(item), path))
             if len(item) != length:
-                return f"{what} is ragged: every row must have the same number of values ({first} has {length}, {path} has {len(item)})"
+                return (f"{what} is ragged: every row must have the same number of values ({first} has {length}, "
+                        f"{path} has {len(item)})")
             stack.extend((child, f"{path}[{i}]", depth + 1) for i, child in reversed(list(enumerate(item))))
             continue
         problem = _leaf_problem(item, path, what)
@@ -252,7 +253,8 @@ def grayscale_pixels(image: Any) -> tuple[np.ndarray, str | None]:
             raise InputError(422, f"The image has {mode} pixels outside 0-65535; send an 8-bit grayscale PNG.")
         return np.round(wide / 257.0), f"16-bit grayscale ({mode}) scaled to 8-bit grayscale (value / 257)"
     if mode == "1":
-        return np.asarray(image.convert("L"), dtype=np.float64), "1-bit black-and-white image converted to 0/255 grayscale"
+        note = "1-bit black-and-white image converted to 0/255 grayscale"
+        return np.asarray(image.convert("L"), dtype=np.float64), note
     transparent = "A" in mode or "transparency" in image.info
     kind = {"P": "palette", "PA": "palette", "RGB": "RGB colour", "RGBA": "RGBA colour", "LA": "grayscale+alpha",
             "CMYK": "CMYK colour", "YCbCr": "YCbCr colour"}.get(mode, mode)
@@ -452,19 +454,23 @@ def header_timeout_protocol(timeout: float = READ_TIMEOUT) -> type[asyncio.Proto
         header_timer: asyncio.TimerHandle | None = None
 
         def connection_made(self, transport: asyncio.Transport) -> None:  # type: ignore[override]
+            """Start the deadline for the first request's headers."""
             super().connection_made(transport)
             self.arm_header_timer()
 
         def data_received(self, data: bytes) -> None:
+            """Start the deadline when a new request begins on a kept-alive connection."""
             if self.header_timer is None and self.conn.their_state is h11.IDLE:
                 self.arm_header_timer()  # the first bytes of a new request on a kept-alive connection
             super().data_received(data)
 
         def on_response_complete(self) -> None:
+            """Start the deadline for the next request's headers."""
             super().on_response_complete()
             self.arm_header_timer()  # the next request's head may already be partly buffered (pipelining)
 
         def connection_lost(self, exc: Exception | None) -> None:
+            """Stop the deadline."""
             self.cancel_header_timer()
             super().connection_lost(exc)
 
