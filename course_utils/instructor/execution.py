@@ -6,11 +6,20 @@ by default). A cell that opens many widget comms, such as lesson 01's `widgets.i
 40 (`benchmarks/widget_stalls.py`; see jupyter/nbclient#312 and jupyter/nbconvert#1921). Here every wait is cut
 into slices of at most a second; a fresh poll sees a message that is already queued, so a lost wake-up costs at
 most a second.
+
+The kernel manager also keeps headless runs quiet where the noise means nothing (issue 19):
+- local kernels talk over IPC (Unix sockets in Jupyter's private runtime folder) instead of TCP on localhost, so
+  ipykernel no longer warns "Kernel is running over TCP without encryption" on every run; on Windows, which has no
+  IPC transport, and where the socket path would be too long, TCP stays and so does that warning;
+- shutting a kernel down skips jupyter_client's first step, a SIGINT: a kernel that is just then handling a
+  message (a widget's comm message, a late request) logs "KeyboardInterrupt caught in kernel." for it, though the
+  run succeeded. The shutdown request and, after `shutdown_wait_time`, SIGTERM and SIGKILL still follow.
 """
 from __future__ import annotations
 
 import os
 import time
+import uuid
 from contextlib import contextmanager
 from pathlib import Path
 from queue import Empty
@@ -19,7 +28,9 @@ from typing import Any, Iterator, Mapping
 from jupyter_client.asynchronous.client import AsyncKernelClient
 from jupyter_client.channels import AsyncZMQSocketChannel
 from jupyter_client.manager import AsyncKernelManager
-from traitlets import Type
+from traitlets import Type, default
+
+IPC_PATH_LIMIT = 103  # bytes; a Unix socket path and its NUL fit in 104 (macOS) to 108 (Linux) bytes
 
 
 class SlicedWaitChannel(AsyncZMQSocketChannel):
@@ -46,10 +57,40 @@ class SlicedWaitKernelClient(AsyncKernelClient):
     iopub_channel_class = Type(SlicedWaitChannel)
 
 
+def runtime_connection_file() -> Path:
+    """A fresh connection-file path in Jupyter's runtime folder (private to the user), which is created if needed."""
+    from jupyter_core.paths import jupyter_runtime_dir
+
+    folder = Path(jupyter_runtime_dir())
+    folder.mkdir(mode=0o700, parents=True, exist_ok=True)
+    return folder / f"kernel-{uuid.uuid4()}.json"
+
+
+def ipc_possible(connection_file: str | os.PathLike[str]) -> bool:
+    """True where a kernel beside this connection file can use IPC: not Windows, and short enough socket paths."""
+    sockets = f"{os.path.splitext(os.fspath(connection_file))[0]}-ipc-65535"  # jupyter_client's naming
+    return os.name != "nt" and len(os.fsencode(sockets)) <= IPC_PATH_LIMIT
+
+
 class SlicedWaitKernelManager(AsyncKernelManager):
-    """A kernel manager whose clients are SlicedWaitKernelClient."""
+    """A kernel manager whose clients are SlicedWaitKernelClient, with IPC sockets for local kernels and a shutdown
+    that does not interrupt the kernel first (see the module docstring)."""
 
     client_factory = Type(SlicedWaitKernelClient)
+
+    @default("connection_file")
+    def _connection_file_default(self) -> str:
+        # An absolute path: the IPC sockets are named after it, and the kernel runs in the notebook's folder.
+        return str(runtime_connection_file())
+
+    @default("transport")
+    def _transport_default(self) -> str:
+        return "ipc" if ipc_possible(self.connection_file) else "tcp"
+
+    async def _async_interrupt_kernel(self) -> None:
+        if self.shutting_down:  # the SIGINT that shutdown_kernel sends first: see the module docstring
+            return
+        await super()._async_interrupt_kernel()
 
 
 @contextmanager
