@@ -1,7 +1,8 @@
 """End to end in a real browser: JupyterLab (token auth, loopback) driven by headless Debian Chromium via Playwright.
 
-Opens a notebook, runs all cells (quick profile), checks that no cell shows an error, and that an ipywidgets
-slider renders and reacts (moving it changes what the cell displays). Screenshots go to build/e2e/.
+Opens every lesson (and a fixture), runs all cells (quick profile), checks that no cell shows an error, and that the
+lesson's key widget renders and reacts: moving its slider, ticking its checkbox or typing into its text box changes
+what the cell displays. Screenshots go to build/e2e/.
 Chromium comes from `.ci/install_browser.sh` (Debian's `chromium` package); with CI=true a missing browser fails.
 """
 from __future__ import annotations
@@ -32,16 +33,20 @@ CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-backg
 RUN_TIMEOUT_S = int(os.environ.get("COURSE_E2E_TIMEOUT", "600"))
 
 
-def lesson_with_widgets() -> list[Path]:
-    """The lesson notebook whose slider the test moves: 02 (learning rate) once it exists, else 01 (labeling cost)."""
-    for pattern in ("02_*.ipynb", "01_*.ipynb"):
-        found = sorted((REPO / "notebooks").glob(pattern))
-        if found:
-            return found[:1]
-    return []
-
-
-CASES = [FIXTURES / "93_fixture_widgets.ipynb", *lesson_with_widgets()]
+# Each lesson's key widget, by lesson number: what to find in the notebook and how to change it.
+WIDGETS = {
+    "01": ("checkbox", None),  # the slide's perceptron: tick a reason
+    "02": ("slider", None),  # the learning rate on C(w) = w^2
+    "03": ("slider", None),  # weights of the worked example -> gradients
+    "04": ("slider", None),  # the decision threshold -> precision and recall
+    "05": ("slider", None),  # the chip browser
+    "06": ("text", "재미없고 지루하다"),  # neighbours of a typed word
+    "07": ("text", "처음엔 좋았는데 결말이 최악이다"),  # the GRU reads a typed review
+    "08": ("slider", None),  # the saved model as a form
+    "93": ("slider", None),  # the fixture
+}
+SELECTORS = {"slider": ".widget-slider", "checkbox": ".widget-checkbox", "text": ".widget-text"}
+CASES = [FIXTURES / "93_fixture_widgets.ipynb", *sorted((REPO / "notebooks").glob("[0-9][0-9]_*.ipynb"))]
 
 
 def require_chromium() -> None:
@@ -182,8 +187,24 @@ def widget_cell_state(cell) -> dict:
     }""")
 
 
+def change_widget(cell, kind: str, text: str | None) -> None:
+    """Move the slider by three steps, tick the first checkbox, or type text into the box."""
+    if kind == "slider":
+        handle = cell.locator(".widget-slider .noUi-handle").first
+        handle.wait_for(state="visible", timeout=30_000)
+        handle.focus()
+        for _ in range(3):
+            handle.press("ArrowRight")
+    elif kind == "checkbox":
+        cell.locator(".widget-checkbox input").first.click()
+    else:
+        box = cell.locator(".widget-text input").first
+        box.fill(text or "")
+        box.press("Enter")
+
+
 @pytest.mark.parametrize("source", CASES, ids=lambda p: p.stem)
-def test_notebook_runs_in_jupyterlab_and_its_slider_reacts(lab, browser, source):
+def test_notebook_runs_in_jupyterlab_and_its_widget_reacts(lab, browser, source):
     base, token, root = lab
     SHOTS.mkdir(parents=True, exist_ok=True)
     page = browser.new_page(viewport={"width": 1400, "height": 1000})
@@ -201,24 +222,22 @@ def test_notebook_runs_in_jupyterlab_and_its_slider_reacts(lab, browser, source)
         assert len(prompts) == len(code_cells) + 1, "every code cell (plus the injected quick parameters) ran"
         assert shown_errors(page) == [], "a cell shows an error"
 
+        kind, text = WIDGETS[source.stem[:2]]
         panel = page.locator(".jp-NotebookPanel:not(.lm-mod-hidden)")
-        slider_cell = panel.locator(".jp-CodeCell", has=page.locator(".widget-slider")).first
+        slider_cell = panel.locator(".jp-CodeCell", has=page.locator(SELECTORS[kind])).first
         slider_cell.scroll_into_view_if_needed()
-        handle = slider_cell.locator(".widget-slider .noUi-handle").first
-        handle.wait_for(state="visible", timeout=30_000)
+        slider_cell.locator(SELECTORS[kind]).first.wait_for(state="visible", timeout=30_000)
         before = widget_cell_state(slider_cell)
-        assert before["text"].strip() or before["images"], "the widget cell displays something besides its slider"
+        assert before["text"].strip() or before["images"], "the widget cell displays something besides its input"
         slider_cell.screenshot(path=str(SHOTS / f"{source.stem}-widget-before.png"))
-        handle.focus()
-        for _ in range(3):
-            handle.press("ArrowRight")
+        change_widget(slider_cell, kind, text)
         deadline = time.monotonic() + 60
         after = before
         while after == before and time.monotonic() < deadline:
             time.sleep(0.5)
             after = widget_cell_state(slider_cell)
         slider_cell.screenshot(path=str(SHOTS / f"{source.stem}-widget-after.png"))
-        assert after != before, "moving the slider changed nothing the cell displays"
+        assert after != before, f"changing the {kind} changed nothing the cell displays"
         if source.stem == "93_fixture_widgets":
             assert "x squared = 9" in before["text"] and "x squared = 36" in after["text"]
         if before["images"]:
