@@ -3,7 +3,8 @@ from pathlib import Path
 
 import pytest
 
-from course_utils.paths import DATA_ENV_VAR, data_root, default_cache_dir, display_path, writable_dir
+from course_utils.paths import (DATA_ENV_VAR, check_environment_data_root, data_root, default_cache_dir, display_path,
+                                 writable_dir)
 
 
 def test_argument_wins_over_environment(tmp_path, monkeypatch):
@@ -58,3 +59,19 @@ def test_writable_dir_falls_back_to_cache_when_root_is_read_only(tmp_path, monke
         assert writable_dir(read_only, "MNIST") == tmp_path / "cache" / "MNIST"
     finally:
         read_only.chmod(0o700)
+
+
+def test_environment_data_root_check_names_the_path_and_every_fix(tmp_path, monkeypatch):
+    missing = tmp_path / "does" / "not" / "exist"
+    monkeypatch.setenv(DATA_ENV_VAR, str(missing))
+    problem = check_environment_data_root()
+    assert f"The data root {missing} (from ${DATA_ENV_VAR}) does not exist" in problem  # not "$COURSE_DATA_DIR"
+    assert f"mkdir -p {missing}" in problem and f"unset {DATA_ENV_VAR}" in problem
+    assert str(default_cache_dir()) in problem
+    with pytest.raises(FileNotFoundError) as raised:
+        data_root()
+    assert str(raised.value) == problem
+    missing.mkdir(parents=True)
+    assert check_environment_data_root() is None
+    monkeypatch.delenv(DATA_ENV_VAR)
+    assert check_environment_data_root() is None
