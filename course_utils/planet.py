@@ -1,4 +1,4 @@
-"""Planet 'Understanding the Amazon from Space' chips as in-memory tensors, with a synthetic offline stand-in.
+"""Planet 'Understanding the Amazon from Space' chips as in-memory tensors (synthetic stand-in: planet_synthetic).
 
 Layout (Kaggle's): <data root>/planet/train-jpg/<image_name>.jpg and <data root>/planet/train_v2.csv
 (`image_name,tags`, tags separated by spaces). Kaggle's archives train-jpg.tar.7z and train_v2.csv.zip are
@@ -11,6 +11,7 @@ import io
 import os
 import shutil
 import tarfile
+import tempfile
 import zipfile
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -52,13 +53,7 @@ KOREAN_TAG_NAMES = {
     "blooming": "개화",
     "blow_down": "강풍 쓰러짐",
 }
-FULL_TAG_COUNTS = {
-    "primary": 37513, "clear": 28431, "agriculture": 12315, "road": 8071, "water": 7411, "partly_cloudy": 7261,
-    "cultivation": 4547, "habitation": 3660, "haze": 2697, "cloudy": 2089, "bare_ground": 862,
-    "selective_logging": 340, "artisinal_mine": 339, "blooming": 332, "slash_burn": 209, "blow_down": 101,
-    "conventional_mine": 100,
-}
-FULL_ROWS = 40479
+FULL_ROWS = 40479  # rows of the competition's full train_v2.csv (lesson 05 states its share of them)
 CSV_NAME, IMAGE_DIR = "train_v2.csv", "train-jpg"
 CSV_ARCHIVE, IMAGE_ARCHIVE = "train_v2.csv.zip", "train-jpg.tar.7z"
 KAGGLE_COMMAND = "kaggle competitions download -c planet-understanding-the-amazon-from-space"
@@ -188,7 +183,32 @@ def load_chips(
     return torch.from_numpy(out).permute(0, 3, 1, 2).contiguous()
 
 
-# --------------------------------------------------------------------------- archives
+# --------------------------------------------------------------------------- archives and caches
+
+
+def publish_folder(staging: Path, final: Path) -> Path:
+    """Rename a finished staging folder to final in one atomic step; if another run got there first, keep theirs.
+
+    staging must be complete (holding its `.complete` marker) and on the same file system as final (a sibling).
+    Readers only ever see final absent or complete. A final folder without the marker (left by an older version
+    of the kit) is moved aside and deleted first. Returns final; staging is gone or left for the caller to delete."""
+    for _ in range(5):
+        try:
+            os.rename(staging, final)
+            return final
+        except OSError:  # final exists (FileExistsError on Windows, ENOTEMPTY/EEXIST on POSIX)
+            if (final / ".complete").is_file():
+                return final  # another run finished first: use theirs, drop ours
+            if not final.exists():
+                continue  # it vanished in between: try again
+            aside = final.with_name(f".{final.name}.stale-{os.getpid()}-{id(staging)}")
+            try:
+                os.rename(final, aside)  # atomic; fails harmlessly if another run moved it first
+            except OSError:
+                continue
+            shutil.rmtree(aside, ignore_errors=True)
+    raise OSError(f"Could not move {display_path(staging)} to {display_path(final)}: the folder keeps changing. "
+                  "Is another run writing there? Delete it and run again.")
 
 
 def extract_csv_archive(csv_zip: Path, target: Path) -> Path:
@@ -204,14 +224,21 @@ def extract_csv_archive(csv_zip: Path, target: Path) -> Path:
             data = archive.read(member)
     except zipfile.BadZipFile as exc:
         raise PlanetDataError(f"{display_path(csv_zip)} is not a readable zip file ({exc}). Download it again.") from exc
-    tmp = out.with_suffix(".csv.part")
-    tmp.write_bytes(data)
-    os.replace(tmp, out)
+    handle, tmp = tempfile.mkstemp(prefix=f".{CSV_NAME}.", suffix=".part", dir=target)  # private to this run
+    try:
+        with os.fdopen(handle, "wb") as part:
+            part.write(data)
+        os.replace(tmp, out)  # atomic: readers see no file or the whole file
+    finally:
+        Path(tmp).unlink(missing_ok=True)
     return out
 
 
 def extract_image_archive(image_7z: Path, target: Path) -> Path:
-    """Unpack train-jpg.tar.7z (a 7z holding train-jpg.tar) into target/train-jpg once; return that folder."""
+    """Unpack train-jpg.tar.7z (a 7z holding train-jpg.tar) into target/train-jpg once; return that folder.
+
+    The chips are unpacked into a private staging folder and renamed into place when complete, so two runs that
+    start together never read a half-extracted folder (both may extract; the first rename wins)."""
     out = target / IMAGE_DIR
     if (out / ".complete").is_file():
         return out
@@ -219,31 +246,27 @@ def extract_image_archive(image_7z: Path, target: Path) -> Path:
         import py7zr
     except ImportError as exc:  # pragma: no cover - py7zr is in requirements.txt
         raise ImportError(f"Reading {IMAGE_ARCHIVE} needs py7zr: pip install py7zr (or extract it yourself).") from exc
-    staging = target / ".staging"
-    shutil.rmtree(staging, ignore_errors=True)
-    staging.mkdir(parents=True)
+    staging = Path(tempfile.mkdtemp(prefix=".staging-", dir=target))
     try:
-        with py7zr.SevenZipFile(image_7z, mode="r") as archive:
-            archive.extractall(path=staging)
-    except (py7zr.exceptions.Bad7zFile, py7zr.exceptions.ArchiveError, EOFError, OSError) as exc:
+        try:
+            with py7zr.SevenZipFile(image_7z, mode="r") as archive:
+                archive.extractall(path=staging)
+        except (py7zr.exceptions.Bad7zFile, py7zr.exceptions.ArchiveError, EOFError, OSError) as exc:
+            raise PlanetDataError(f"{display_path(image_7z)} is not a readable 7z archive ({exc}). Download it again.") from exc
+        for tar_path in staging.rglob("*.tar"):
+            with tarfile.open(tar_path) as tar:
+                tar.extractall(staging, filter="data")
+            tar_path.unlink()
+        found = [p for p in staging.rglob(IMAGE_DIR) if p.is_dir()]
+        if not found:
+            raise PlanetDataError(f"{display_path(image_7z)} holds no {IMAGE_DIR}/ folder.")
+        (found[0] / ".complete").touch()
+        return publish_folder(found[0], out)
+    finally:
         shutil.rmtree(staging, ignore_errors=True)
-        raise PlanetDataError(f"{display_path(image_7z)} is not a readable 7z archive ({exc}). Download it again.") from exc
-    for tar_path in staging.rglob("*.tar"):
-        with tarfile.open(tar_path) as tar:
-            tar.extractall(staging, filter="data")
-        tar_path.unlink()
-    found = [p for p in staging.rglob(IMAGE_DIR) if p.is_dir()]
-    if not found:
-        shutil.rmtree(staging, ignore_errors=True)
-        raise PlanetDataError(f"{display_path(image_7z)} holds no {IMAGE_DIR}/ folder.")
-    shutil.rmtree(out, ignore_errors=True)
-    shutil.move(str(found[0]), out)
-    shutil.rmtree(staging, ignore_errors=True)
-    (out / ".complete").touch()
-    return out
 
 
-def find_planet(root: Path) -> tuple[Path, Path] | None:
+def find_planet(root: Path, verbose: bool = True) -> tuple[Path, Path] | None:
     """Return (label CSV, image folder) under root/planet, extracting Kaggle's archives once; None if absent."""
     folder = root / "planet"
     csv_path, image_dir = folder / CSV_NAME, folder / IMAGE_DIR
@@ -261,151 +284,15 @@ def find_planet(root: Path) -> tuple[Path, Path] | None:
         if not image_dir.is_dir():
             image_dir = target / IMAGE_DIR
             if not (image_dir / ".complete").is_file():
-                print(f"Extracting {IMAGE_ARCHIVE} once into {display_path(target)} ...")
+                if verbose:
+                    print(f"Extracting {IMAGE_ARCHIVE} once into {display_path(target)} ...")
                 image_dir = extract_image_archive(folder / IMAGE_ARCHIVE, target)
     return csv_path, image_dir
 
 
-# --------------------------------------------------------------------------- synthetic scenes
-
-
-def sample_synthetic_tags(rng: np.random.Generator) -> list[str]:
-    """Draw one plausible tag set: one weather tag, 'cloudy' alone, ground tags with realistic frequencies."""
-    weather = rng.choice(["clear", "partly_cloudy", "haze", "cloudy"], p=[0.70, 0.18, 0.07, 0.05])
-    if weather == "cloudy":
-        return ["cloudy"]
-    tags = [str(weather)]
-    if rng.random() < 0.93:
-        tags.append("primary")
-    farming = rng.random() < 0.32
-    if farming:
-        tags.append("agriculture")
-    for tag, p_farm, p_else in (
-        ("road", 0.45, 0.08), ("habitation", 0.25, 0.03), ("cultivation", 0.25, 0.06), ("bare_ground", 0.05, 0.015)
-    ):
-        if rng.random() < (p_farm if farming else p_else):
-            tags.append(tag)
-    if rng.random() < 0.18:
-        tags.append("water")
-    for tag, p in (("selective_logging", 0.01), ("artisinal_mine", 0.01), ("blooming", 0.01),
-                   ("slash_burn", 0.006), ("blow_down", 0.004), ("conventional_mine", 0.003)):
-        if rng.random() < p:
-            tags.append(tag)
-    return [t for t in TAGS if t in tags]
-
-
-def _blobs(rng: np.random.Generator, size: int, count: int, radius: float) -> np.ndarray:
-    """Soft random blobs in [0, 1] (for clouds, clearings, pits)."""
-    yy, xx = np.mgrid[0:size, 0:size].astype(np.float32)
-    field_ = np.zeros((size, size), np.float32)
-    for _ in range(count):
-        cy, cx = rng.uniform(0, size, 2)
-        r = radius * rng.uniform(0.6, 1.4)
-        field_ = np.maximum(field_, np.exp(-(((yy - cy) ** 2 + (xx - cx) ** 2) / (2 * r * r))))
-    return field_
-
-
-def _line_mask(rng: np.random.Generator, size: int, width: float, wiggle: float) -> np.ndarray:
-    """A (possibly winding) band crossing the tile: roads when straight and thin, rivers when wide and winding."""
-    yy, xx = np.mgrid[0:size, 0:size].astype(np.float32)
-    angle = rng.uniform(0, np.pi)
-    offset = rng.uniform(0.3, 0.7) * size
-    u = (xx - size / 2) * np.cos(angle) + (yy - size / 2) * np.sin(angle)
-    v = -(xx - size / 2) * np.sin(angle) + (yy - size / 2) * np.cos(angle) + size / 2 - offset
-    v = v + wiggle * np.sin(u / size * rng.uniform(4, 9) + rng.uniform(0, 6))
-    return np.clip(width / 2 + 0.5 - np.abs(v), 0, 1)
-
-
-def render_synthetic_chip(tags: Sequence[str], size: int, rng: np.random.Generator) -> np.ndarray:
-    """Paint a procedural scene whose pixels depend on its tags; return uint8 RGB (size, size, 3)."""
-    s = size / 64.0
-    img = np.empty((size, size, 3), np.float32)
-    noise = rng.normal(0, 1, (size, size)).astype(np.float32)
-    if "primary" in tags:  # dark green textured canopy
-        img[:] = np.array([38, 72, 40], np.float32) + 10 * noise[..., None] * np.array([0.5, 1, 0.5])
-    else:  # savannah / open ground
-        img[:] = np.array([120, 115, 80], np.float32) + 8 * noise[..., None]
-    if "blooming" in tags:  # scattered bright yellow-green crowns
-        img[_blobs(rng, size, int(25 * s * s), 1.2 * s) > 0.5] = [170, 180, 60]
-    if "agriculture" in tags:  # rectangular fields with stripes
-        for _ in range(rng.integers(2, 5)):
-            y0, x0 = rng.integers(0, size - 8 * s, 2)
-            h, w = rng.integers(int(10 * s), int(28 * s), 2)
-            colour = np.array(rng.choice([[150, 160, 90], [180, 150, 110], [120, 150, 70]]), np.float32)
-            stripes = 1 + 0.12 * np.sin(np.arange(w) / (1.5 * s))[None, :, None]
-            img[y0:y0 + h, x0:x0 + w] = (colour * stripes)[: max(0, min(h, size - y0)), : max(0, min(w, size - x0))]
-    if "cultivation" in tags:  # small irregular clearings in the forest
-        img[_blobs(rng, size, 4, 3.0 * s) > 0.55] = [140, 130, 85]
-    if "bare_ground" in tags:
-        img[_blobs(rng, size, 2, 6.0 * s) > 0.5] = [175, 140, 105]
-    if "selective_logging" in tags:  # thin tracks with tiny gaps
-        track = _line_mask(rng, size, 0.8 * s, 6 * s) > 0.5
-        img[track] = [110, 110, 80]
-        img[(_blobs(rng, size, 6, 1.2 * s) > 0.7)] = [120, 115, 80]
-    if "slash_burn" in tags:
-        img[_blobs(rng, size, 2, 4.0 * s) > 0.5] = [45, 35, 30]
-    if "blow_down" in tags:
-        patch = _blobs(rng, size, 1, 8.0 * s) > 0.5
-        img[patch] = img[patch] * 0.6 + np.array([110, 130, 90]) * 0.4
-    if "water" in tags:  # a winding dark river
-        river = _line_mask(rng, size, rng.uniform(2.5, 5) * s, 6 * s)
-        img = img * (1 - river[..., None]) + np.array([30, 55, 90], np.float32) * river[..., None]
-    if "road" in tags:  # straight light-brown lines
-        for _ in range(rng.integers(1, 3)):
-            road = _line_mask(rng, size, 1.2 * s, 0)
-            img = img * (1 - road[..., None]) + np.array([190, 165, 130], np.float32) * road[..., None]
-    if "habitation" in tags:  # clusters of bright grey roofs
-        cy, cx = rng.uniform(0.2, 0.8, 2) * size
-        for _ in range(int(14 * s)):
-            y, x = (np.array([cy, cx]) + rng.normal(0, 5 * s, 2)).astype(int)
-            r = max(1, int(s))
-            img[max(0, y - r):y + r, max(0, x - r):x + r] = [215, 210, 205]
-    if "artisinal_mine" in tags:  # orange-brown scar with turquoise ponds
-        scar = _blobs(rng, size, 1, 5.0 * s)
-        img[scar > 0.4] = [190, 120, 60]
-        img[(scar > 0.75) & (noise > 0.3)] = [80, 170, 160]
-    if "conventional_mine" in tags:  # big grey terraced pit
-        pit = _blobs(rng, size, 1, 10.0 * s)
-        img[pit > 0.4] = [150, 150, 150]
-        img[pit > 0.7] = [105, 105, 110]
-    if "haze" in tags:  # milky veil, low contrast
-        img = img * 0.55 + np.array([170, 175, 185], np.float32) * 0.45
-    if "partly_cloudy" in tags:
-        cloud = np.clip(_blobs(rng, size, int(rng.integers(2, 5)), 6.0 * s) * 1.3, 0, 1)
-        img = img * (1 - cloud[..., None]) + 235 * cloud[..., None]
-    if "cloudy" in tags:  # almost all white, texture barely visible
-        cover = np.clip(0.8 + 0.2 * _blobs(rng, size, 6, 12 * s), 0, 1)
-        img = img * (1 - cover[..., None]) + 228 * cover[..., None]
-    img += rng.normal(0, 3, img.shape)
-    return np.clip(img, 0, 255).astype(np.uint8)
-
-
-def make_synthetic_planet(folder: str | os.PathLike[str], n: int = 1000, size: int = 64, seed: int = 0) -> Path:
-    """Write n synthetic chips (train-jpg/*.jpg) and train_v2.csv into folder, in the competition's format."""
-    if not isinstance(n, int) or n < 1:
-        raise ValueError(f"n must be a positive integer, got {n!r}.")
-    folder = Path(folder)
-    (folder / IMAGE_DIR).mkdir(parents=True, exist_ok=True)
-    rng = np.random.default_rng(seed)
-    lines = ["image_name,tags"]
-    for i in range(n):
-        tags = sample_synthetic_tags(rng)
-        Image.fromarray(render_synthetic_chip(tags, size, rng)).save(folder / IMAGE_DIR / f"train_{i}.jpg", quality=92)
-        lines.append(f"train_{i},{' '.join(tags)}")
-    (folder / CSV_NAME).write_text("\n".join(lines) + "\n", encoding="utf-8")
-    return folder
-
-
-def synthetic_folder(root: Path, n: int, size: int, seed: int) -> Path:
-    """Return a cached synthetic data set for (n, size, seed), generating it on first use."""
-    folder = writable_dir(root, f"planet-synthetic/n{n}-s{size}-seed{seed}")
-    if not (folder / ".complete").is_file():
-        make_synthetic_planet(folder, n=n, size=size, seed=seed)
-        (folder / ".complete").touch()
-    return folder
-
-
 # --------------------------------------------------------------------------- the loader
+
+_synthetic_notice_shown = False  # whether this process has shown the synthetic-data warning yet
 
 
 def load_planet(
@@ -421,26 +308,35 @@ def load_planet(
     """Load real Planet chips from the data root (extracting Kaggle's archives once), or synthetic tiles offline.
 
     synthetic: 'auto' (fallback when no real data), 'never' (error instead) or 'always'.
-    progress: show a progress bar while decoding (None: unless $COURSE_PROGRESS is "0")."""
+    progress: show a progress bar while decoding (None: unless $COURSE_PROGRESS is "0").
+    verbose: print what is extracted and loaded. verbose=False silences those messages, but not the warning that
+    the tiles are synthetic: that one says the scores are not Planet scores, so it is shown on the first synthetic
+    load of each process even when quiet (and on every verbose load); `PlanetData.is_real` says it too."""
+    global _synthetic_notice_shown
     progress = progress_bars_enabled() if progress is None else progress
     if synthetic not in ("auto", "never", "always"):
         raise ValueError(f"synthetic must be 'auto', 'never' or 'always', got {synthetic!r}.")
     if limit is not None and (not isinstance(limit, int) or limit < 1):
         raise ValueError(f"LIMIT must be a positive integer or None, got {limit!r}.")
     root = data_root(data_dir)
-    found = None if synthetic == "always" else find_planet(root)
+    found = None if synthetic == "always" else find_planet(root, verbose=verbose)
     if found is None:
         if synthetic == "never":
             raise FileNotFoundError(f"No Planet data under {display_path(root / 'planet')}.\n{HOW_TO_GET}")
+        from .planet_synthetic import synthetic_folder  # the painter is only needed offline
+
         folder = synthetic_folder(root, synthetic_n, max(size, 64), seed)
         csv_path, image_dir = folder / CSV_NAME, folder / IMAGE_DIR
-        show_notice(
-            "SYNTHETIC Planet tiles: these scores are NOT Planet scores",
-            f"No Planet data was found under {display_path(root / 'planet')}, so this run uses {synthetic_n} procedural "
-            "tiles whose pixels are painted from their tags (forest texture, rivers, roads, fields, clouds, haze...). "
-            "Everything runs the same way, but the numbers say nothing about real satellite imagery.\n" + HOW_TO_GET,
-        )
-        source, is_real = "synthetic tiles (course_utils.planet)", False
+        if verbose or not _synthetic_notice_shown:
+            show_notice(
+                "SYNTHETIC Planet tiles: these scores are NOT Planet scores",
+                f"No Planet data was found under {display_path(root / 'planet')}, so this run uses {synthetic_n} "
+                "procedural tiles whose pixels are painted from their tags (forest texture, rivers, roads, fields, "
+                "clouds, haze...). Everything runs the same way, but the numbers say nothing about real satellite "
+                "imagery.\n" + HOW_TO_GET,
+            )
+            _synthetic_notice_shown = True
+        source, is_real = "synthetic tiles (course_utils.planet_synthetic)", False
     else:
         csv_path, image_dir = found
         source, is_real = "Planet: Understanding the Amazon from Space (Kaggle)", True

@@ -1,9 +1,12 @@
-"""Unit tests for course_utils.planet (loader, archives, bad input, synthetic tiles) and course_utils.vision."""
+"""Unit tests for course_utils.planet (loader, archives, caches, bad input), course_utils.planet_synthetic and
+course_utils.vision."""
 from __future__ import annotations
 
 import io
+import multiprocessing
 import os
 import tarfile
+import time
 import zipfile
 from pathlib import Path
 
@@ -13,11 +16,11 @@ import pytest
 import torch
 from PIL import Image
 
-from course_utils import planet
+from course_utils import planet, planet_synthetic
 from course_utils.planet import (
-    CSV_NAME, IMAGE_DIR, TAGS, PlanetDataError, decode_chip, jpeg_bytes, load_planet, make_synthetic_planet,
-    read_labels, render_synthetic_chip,
+    CSV_NAME, IMAGE_DIR, TAGS, PlanetDataError, decode_chip, jpeg_bytes, load_planet, publish_folder, read_labels,
 )
+from course_utils.planet_synthetic import make_synthetic_planet, render_synthetic_chip, synthetic_folder
 from course_utils.vision import (
     Augmented, Normalize, SmallCNN, channel_stats, dense_net, feature_maps, random_dihedral, receptive_field,
     vgg16_multilabel,
@@ -185,10 +188,11 @@ def test_partial_data_is_an_error_not_a_silent_fallback(tmp_path):
         load_planet(tmp_path, progress=False)
 
 
-def test_kaggle_archives_are_extracted_once(tmp_path, monkeypatch):
-    names = [f"train_{i}" for i in range(4)]
+def write_kaggle_archives(root, count=4):
+    """Kaggle's train-jpg.tar.7z (a 7z holding train-jpg.tar) and train_v2.csv.zip with count chips, in root/planet."""
+    names = [f"train_{i}" for i in range(count)]
     rows = [f"{n},clear primary" if i % 2 else f"{n},cloudy" for i, n in enumerate(names)]
-    base = tmp_path / "planet"
+    base = root / "planet"
     base.mkdir()
     tar_buffer = io.BytesIO()
     with tarfile.open(fileobj=tar_buffer, mode="w") as tar:
@@ -197,21 +201,121 @@ def test_kaggle_archives_are_extracted_once(tmp_path, monkeypatch):
             info = tarfile.TarInfo(f"train-jpg/{n}.jpg")
             info.size = len(payload)
             tar.addfile(info, io.BytesIO(payload))
-    tar_file = tmp_path / "train-jpg.tar"
+    tar_file = root / "train-jpg.tar"
     tar_file.write_bytes(tar_buffer.getvalue())
     with py7zr.SevenZipFile(base / "train-jpg.tar.7z", "w") as archive:
         archive.write(tar_file, "train-jpg.tar")
+    tar_file.unlink()
     with zipfile.ZipFile(base / "train_v2.csv.zip", "w") as archive:
         archive.writestr("train_v2.csv", "image_name,tags\n" + "\n".join(rows) + "\n")
+    return base
+
+
+def test_kaggle_archives_are_extracted_once(tmp_path, monkeypatch, capsys):
+    base = write_kaggle_archives(tmp_path)
     data = load_planet(tmp_path, size=32, progress=False)
     assert data.is_real and len(data) == 4
+    assert "Extracting train-jpg.tar.7z once" in capsys.readouterr().out
     extracted = base / "extracted"
     assert (extracted / IMAGE_DIR / "train_3.jpg").is_file() and (extracted / CSV_NAME).is_file()
+    assert sorted(p.name for p in extracted.iterdir()) == sorted([CSV_NAME, IMAGE_DIR]), "staging or part files left behind"
     calls = []
     monkeypatch.setattr(planet, "extract_image_archive", lambda *a: calls.append(a))
     again = load_planet(tmp_path, size=32, progress=False)
     assert torch.equal(again.images, data.images)
     assert not calls, "the 7z archive was extracted a second time"
+
+
+def test_quiet_extraction_and_load_print_nothing(tmp_path, capsys):
+    write_kaggle_archives(tmp_path)
+    data = load_planet(tmp_path, size=32, progress=False, verbose=False)
+    assert data.is_real and len(data) == 4
+    assert capsys.readouterr().out == ""
+
+
+def test_quiet_synthetic_load_still_warns_once_per_process(tmp_path, capsys, monkeypatch):
+    monkeypatch.setattr(planet, "_synthetic_notice_shown", False)
+    data = load_planet(tmp_path, size=32, synthetic_n=12, progress=False, verbose=False)
+    out = capsys.readouterr().out
+    assert not data.is_real and "NOT Planet scores" in out and "Loaded" not in out
+    load_planet(tmp_path, size=32, synthetic_n=12, progress=False, verbose=False)
+    assert capsys.readouterr().out == "", "a second quiet load must not repeat the warning"
+    load_planet(tmp_path, size=32, synthetic_n=12, progress=False)
+    out = capsys.readouterr().out
+    assert "NOT Planet scores" in out and "Loaded 12 chips" in out, "a verbose load shows everything"
+
+
+def finished_folder(path, marker=True):
+    path.mkdir()
+    (path / "payload.txt").write_text(path.name)
+    if marker:
+        (path / ".complete").touch()
+    return path
+
+
+def test_publish_folder_keeps_the_first_finished_copy_and_replaces_a_stale_one(tmp_path):
+    final = tmp_path / "set"
+    assert publish_folder(finished_folder(tmp_path / ".mine"), final) == final
+    assert (final / "payload.txt").read_text() == ".mine" and not (tmp_path / ".mine").exists()
+    late = finished_folder(tmp_path / ".late")
+    assert publish_folder(late, final) == final
+    assert (final / "payload.txt").read_text() == ".mine", "a finished folder must not be replaced under its readers"
+    stale = tmp_path / "stale"
+    finished_folder(stale, marker=False)  # e.g. left by an older kit that wrote in place and was interrupted
+    publish_folder(finished_folder(tmp_path / ".fresh"), stale)
+    assert (stale / "payload.txt").read_text() == ".fresh" and (stale / ".complete").is_file()
+    assert sorted(p.name for p in tmp_path.iterdir()) == [".late", "set", "stale"]
+
+
+def load_in_child(root, start, results, n):
+    """One 'run' in its own process: wait for the start signal, then load the Planet data (quietly)."""
+    torch.set_num_threads(1)
+    start.wait()
+    data = load_planet(root, size=32, synthetic_n=n, progress=False, verbose=False)
+    results.put((data.names, data.targets.tolist(), data.images.sum().item()))
+
+
+def race_two_runs(root, watched, expected_files, n=0, timeout=120):
+    """Start two loads at the same moment in two processes; while they run, whenever `watched` exists it must hold
+    its `.complete` marker and all expected files. Returns both runs' results and how often the folder was seen."""
+    ctx = multiprocessing.get_context("fork")
+    start, results = ctx.Barrier(3), ctx.Queue()
+    runs = [ctx.Process(target=load_in_child, args=(root, start, results, n)) for _ in range(2)]
+    for run in runs:
+        run.start()
+    start.wait(timeout=60)
+    seen, deadline = 0, time.monotonic() + timeout
+    while any(run.is_alive() for run in runs) and time.monotonic() < deadline:
+        if watched.exists():
+            seen += 1
+            listed = {p.name for p in watched.iterdir()}
+            assert ".complete" in listed, f"a run could see {watched.name} before it was complete"
+            assert expected_files <= listed, f"{watched.name} is missing {sorted(expected_files - listed)[:3]}"
+    outputs = [results.get(timeout=timeout) for _ in runs]
+    for run in runs:
+        run.join(timeout=timeout)
+        assert run.exitcode == 0, "a concurrent run failed (see its traceback above)"
+    return outputs, seen
+
+
+@pytest.mark.skipif("fork" not in multiprocessing.get_all_start_methods(), reason="needs the fork start method")
+def test_two_runs_building_the_synthetic_set_at_once_never_see_it_half_written(tmp_path):
+    n = 80
+    final = tmp_path / "planet-synthetic" / f"n{n}-s64-seed0"
+    outputs, _ = race_two_runs(tmp_path, final, {CSV_NAME, IMAGE_DIR}, n=n)
+    assert outputs[0] == outputs[1] and len(outputs[0][0]) == n
+    assert len(list((final / IMAGE_DIR).glob("*.jpg"))) == n
+    assert [p.name for p in final.parent.iterdir()] == [final.name], "a staging folder was left behind"
+    assert synthetic_folder(tmp_path, n, 64, 0) == final
+
+
+@pytest.mark.skipif("fork" not in multiprocessing.get_all_start_methods(), reason="needs the fork start method")
+def test_two_runs_extracting_the_archives_at_once_never_see_them_half_extracted(tmp_path):
+    base = write_kaggle_archives(tmp_path, count=60)
+    chips = {f"train_{i}.jpg" for i in range(60)}
+    outputs, _ = race_two_runs(tmp_path, base / "extracted" / IMAGE_DIR, chips)
+    assert outputs[0] == outputs[1] and len(outputs[0][0]) == 60
+    assert sorted(p.name for p in (base / "extracted").iterdir()) == sorted([CSV_NAME, IMAGE_DIR])
 
 
 def test_damaged_archives_are_reported(tmp_path):
