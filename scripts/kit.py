@@ -8,8 +8,10 @@ from __future__ import annotations
 
 import argparse
 import os
+import shutil
 import subprocess
 import sys
+import time
 import venv
 from pathlib import Path
 
@@ -28,18 +30,50 @@ def requirements_digest() -> str:
     return file_digest(REPO / "requirements.txt", REPO / "pyproject.toml")
 
 
-def setup() -> None:
-    """Create .venv and install the pinned requirements plus course_utils, unless already up to date."""
+def folder_bytes(folder: Path) -> int:
+    """Total size of the files under folder (0 when it does not exist)."""
+    total = 0
+    for root, _, files in os.walk(folder):
+        for name in files:
+            try:
+                total += os.lstat(os.path.join(root, name)).st_size
+            except OSError:
+                continue
+    return total
+
+
+def gpu_only_folders() -> list[Path]:
+    """Packages in .venv that only an NVIDIA GPU uses: the CUDA libraries (nvidia-*) and triton."""
+    found = (folder.resolve() for name in ("nvidia", "triton") for folder in VENV.glob(f"lib*/python3*/site-packages/{name}"))
+    return sorted(set(found))  # lib64 is often a link to lib: count each folder once
+
+
+def setup_report(seconds: float, installed: bool) -> str:
+    """One line on the set-up just done: what it did, how long it took, how big .venv is and what is GPU-only."""
+    gib = 2 ** 30
+    total, gpu = folder_bytes(VENV) / gib, sum(folder_bytes(f) for f in gpu_only_folders()) / gib
+    done = "installed the requirements" if installed else "up to date"
+    line = f"Set-up: {VENV.name}/ {done} in {seconds:.0f} s; it takes {total:.1f} GB"
+    if gpu >= 0.1:
+        line += (f", of which {gpu:.1f} GB are NVIDIA CUDA libraries and triton that only an NVIDIA GPU uses"
+                 + ("" if shutil.which("nvidia-smi") else " (this machine has none: README, 'CPU-only install')"))
+    return line + "."
+
+
+def setup() -> bool:
+    """Create .venv and install the pinned requirements plus course_utils, unless already up to date; True if it
+    installed anything."""
     if not PYTHON.exists():
         print(f"Creating the virtual environment in {VENV.name}/ ...", flush=True)
         venv.EnvBuilder(with_pip=True).create(VENV)
     if STAMP.exists() and STAMP.read_text() == requirements_digest():
-        return
+        return False
     print("Installing requirements (about a few minutes the first time) ...", flush=True)
     pip = [str(PYTHON), "-m", "pip", "install", "--disable-pip-version-check", "-q"]
     subprocess.run(pip + ["-r", str(REPO / "requirements.txt")], check=True)
     subprocess.run(pip + ["--no-deps", "-e", str(REPO)], check=True)
     STAMP.write_text(requirements_digest())
+    return True
 
 
 def in_venv(*args: str) -> int:
@@ -51,27 +85,27 @@ def in_venv(*args: str) -> int:
     return subprocess.run([str(PYTHON), *args], cwd=REPO, env=env).returncode
 
 
-def main() -> int:
+def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     sub = parser.add_subparsers(dest="command", required=True)
     sub.add_parser("setup", help="create .venv and install everything")
     lab = sub.add_parser("lab", help="students: refresh your own copies of the lessons in workspace/ and open JupyterLab")
     lab.add_argument("--dir", default="workspace", help="your workspace folder (default workspace/, never tracked by git)")
     lab.add_argument("--no-start", action="store_true", help="only create or refresh the workspace")
-    course = sub.add_parser("course", help="execute every notebook headlessly and write results")
-    course.add_argument("--out", default="outputs/course", help="output folder (default outputs/course)")
-    course.add_argument("--quick", action="store_true", help="use each notebook's quick profile")
-    course.add_argument("-j", "--workers", type=int, default=1, help="notebooks run in parallel (default 1)")
-    course.add_argument("notebooks", nargs="*", help="notebook names (default: all)")
+    sub.add_parser("course", add_help=False, help="execute every notebook headlessly and write results (all options "
+                   "of course_utils.instructor.course_run: kit.py course --help)")
     sub.add_parser("batch", add_help=False, help="run notebooks over a parameter grid (arguments go to course_utils.instructor.grid)")
     sub.add_parser("test", add_help=False, help="run the test suite (extra arguments go to pytest)")
     regen = sub.add_parser("regenerate", help="re-execute notebooks in place with their full defaults")
     regen.add_argument("notebooks", nargs="*", help="notebook names (default: all)")
-    args, passthrough = parser.parse_known_args()
-    if passthrough and args.command not in ("batch", "test"):
+    args, passthrough = parser.parse_known_args(argv)
+    if passthrough and args.command not in ("batch", "test", "course"):
         parser.error(f"unrecognized arguments: {' '.join(passthrough)}")
 
-    setup()
+    start = time.perf_counter()
+    installed = setup()
+    if installed or (args.command in ("setup", "course") and not {"-h", "--help"} & set(passthrough)):
+        print(setup_report(time.perf_counter() - start, installed), flush=True)
     if args.command == "setup":
         return 0
     if args.command == "lab":
@@ -81,8 +115,7 @@ def main() -> int:
             return code
         return subprocess.run([str(BIN / "jupyter"), "lab", str(workspace / "notebooks")], cwd=workspace).returncode
     if args.command == "course":
-        return in_venv("-m", "course_utils.instructor.course_run", "--out", args.out, "--workers", str(args.workers),
-                       *(["--quick"] if args.quick else []), *args.notebooks)
+        return in_venv("-m", "course_utils.instructor.course_run", *passthrough)
     if args.command == "batch":
         return in_venv("-m", "course_utils.instructor.grid", *passthrough)
     if args.command == "regenerate":
