@@ -11,12 +11,15 @@ or with a YAML file (``python -m course_utils.instructor.grid --config grid.yaml
     quick: true
     workers: 2
     timeout: 600                           # seconds per cell
+    scheduler: tcp://head-node:8786        # optional: run on a Dask cluster (see course_utils.instructor.cluster)
 
 Each run writes ``OUT/<notebook>/<parameters>/<notebook>.ipynb`` and ``run.json``; all runs are collected in
 ``OUT/results.csv`` and a self-contained ``OUT/report.html``. Runs that already succeeded with the same notebook
 and parameters are skipped (``--redo`` runs them again); failed runs are retried. Folders a notebook saves to
 (parameters NAME_DIR with a relative default, e.g. MODEL_DIR) go inside each run's folder unless ``--shared-dirs``.
-Command-line options override the YAML file.
+Command-line options override the YAML file. ``--scheduler tcp://HOST:8786`` (or ``scheduler:``, or
+$COURSE_SCHEDULER) sends each run to a Dask cluster and ``--scheduler local:N`` starts one here; the report then
+names the worker that ran each run.
 """
 from __future__ import annotations
 
@@ -26,6 +29,7 @@ from pathlib import Path
 from typing import Any
 
 from ..paths import display_path
+from .cluster import add_scheduler_option, resolve_scheduler
 from .notebooks import NOTEBOOK_DIR
 from .plan import build_requests, plan_runs
 from .report import params_text, write_csv, write_html
@@ -33,12 +37,15 @@ from .running import CELL_TIMEOUT, run_all
 from .values import RequestError, parse_assignment
 
 CONFIG_TYPES: dict[str, tuple[type, ...]] = {"notebooks": (list, dict), "grid": (dict,), "quick": (bool,),
-                                             "workers": (int,), "out": (str,), "redo": (bool,), "timeout": (int,)}
+                                             "workers": (int,), "out": (str,), "redo": (bool,), "timeout": (int,),
+                                             "scheduler": (str,)}
+TEXT_KEYS = {"out": "a folder path", "scheduler": "an address like tcp://HOST:8786, local:N or none"}
 DEFAULT_OUT = "outputs/batch"
 
 
 def read_config(path: Path) -> dict[str, Any]:
-    """Read a YAML batch file with keys notebooks (list or {name: grid}), grid, quick, workers, out, redo, timeout."""
+    """Read a YAML batch file with keys notebooks (list or {name: grid}), grid, quick, workers, out, redo, timeout,
+    scheduler."""
     import yaml
 
     if not path.is_file():
@@ -57,7 +64,7 @@ def read_config(path: Path) -> dict[str, Any]:
         wanted = CONFIG_TYPES[key]
         if value is not None and (not isinstance(value, wanted) or (bool not in wanted and isinstance(value, bool))):
             names = " or ".join({list: "a list", dict: "a mapping", bool: "true or false", int: "a whole number",
-                                 str: "a folder path"}[t] for t in wanted)
+                                 str: TEXT_KEYS.get(key, "text")}[t] for t in wanted)
             raise RequestError(f"{display_path(path)}: {key} must be {names}, got {value!r}.")
     return config
 
@@ -91,6 +98,7 @@ def main(argv: list[str] | None = None) -> int:
                              "needs more than a few minutes, so a hung kernel fails the run instead of blocking it)")
     parser.add_argument("--shared-dirs", action="store_true",
                         help="keep NAME_DIR output folders where the notebook puts them (default: one per run)")
+    add_scheduler_option(parser)
     parser.add_argument("--notebook-dir", type=Path, default=NOTEBOOK_DIR, help=argparse.SUPPRESS)
     parser.add_argument("--no-progress", action="store_true", help="no progress bar")
     args = parser.parse_args(argv)
@@ -106,13 +114,20 @@ def main(argv: list[str] | None = None) -> int:
         timeout = at_least_one("timeout", chosen(args.timeout, config.get("timeout"), CELL_TIMEOUT))
         out = Path(chosen(args.out, config.get("out"), DEFAULT_OUT)).resolve()
         redo = chosen(args.redo, config.get("redo"), False)
+        scheduler = resolve_scheduler(args.scheduler, config.get("scheduler"))
         runs = plan_runs(build_requests(notebooks, grid), out, quick, args.notebook_dir, args.shared_dirs)
     except RequestError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
+    where = f"on the Dask scheduler {scheduler}" if scheduler else f"{workers} worker(s)"
     print(f"{len(runs)} runs of {len({r.notebook for r in runs})} notebook(s), {'quick' if quick else 'full'} "
-          f"profile, {workers} worker(s), {timeout} s per cell -> {display_path(out)}", flush=True)
-    runs = run_all(runs, workers=workers, redo=redo, timeout=timeout, progress=not args.no_progress)
+          f"profile, {where}, {timeout} s per cell -> {display_path(out)}", flush=True)
+    try:
+        runs = run_all(runs, workers=workers, redo=redo, timeout=timeout, progress=not args.no_progress,
+                       scheduler=scheduler)
+    except RequestError as exc:  # cluster.SchedulerError: unreachable, no workers, other versions; nothing ran
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
     out.mkdir(parents=True, exist_ok=True)
     write_csv(runs, out / "results.csv")
     write_html(runs, out / "report.html")

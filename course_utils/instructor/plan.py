@@ -31,6 +31,7 @@ class Run:
     error: str = ""
     cell: str = ""
     results: dict[str, Any] = field(default_factory=dict)
+    worker: str = ""  # where it ran: "local" (this machine's process pool) or a Dask worker's address
 
     @property
     def folder(self) -> Path:

@@ -1,16 +1,21 @@
-"""Execute planned runs with papermill, in parallel worker processes, skipping runs that already succeeded."""
+"""Execute planned runs with papermill, in parallel worker processes or on a Dask cluster (see cluster), skipping
+runs that already succeeded."""
 from __future__ import annotations
 
 import json
 import os
 import time
+from contextlib import contextmanager
 from concurrent.futures import ProcessPoolExecutor, as_completed
 from dataclasses import asdict
 from pathlib import Path
+from typing import Iterator
 
 from ..results import read_results
 from .execution import execute_notebook
 from .plan import Run
+
+LOCAL_WORKER = "local"  # Run.worker of a run executed in this machine's process pool
 
 CELL_TIMEOUT = 1800  # seconds per cell; a hung kernel fails its run instead of blocking the batch
 RUN_FILE = "run.json"
@@ -26,6 +31,12 @@ def kernel_environment(threads: int | None) -> dict[str, str]:
     return env
 
 
+def save_record(run: Run) -> None:
+    """Write the run's run.json into its folder (what a resumed batch reads back)."""
+    run.folder.mkdir(parents=True, exist_ok=True)
+    (run.folder / RUN_FILE).write_text(json.dumps(asdict(run), indent=2, ensure_ascii=False, default=str) + "\n")
+
+
 def execute_run(run: Run, threads: int | None = None, timeout: int | None = None, keep_record: bool = True) -> Run:
     """Execute one run with papermill (in this process), fill in status, error, cell and results, save run.json."""
     from papermill.exceptions import PapermillExecutionError
@@ -33,6 +44,7 @@ def execute_run(run: Run, threads: int | None = None, timeout: int | None = None
     Path(run.output).parent.mkdir(parents=True, exist_ok=True)
     start = time.perf_counter()
     run.error, run.cell = "", ""
+    run.worker = run.worker or LOCAL_WORKER
     try:
         execute_notebook(run.source, run.output, run.parameters, cwd=Path(run.source).parent, timeout=timeout,
                          env=kernel_environment(threads))
@@ -51,7 +63,7 @@ def execute_run(run: Run, threads: int | None = None, timeout: int | None = None
     except (OSError, ValueError):
         run.results = {}
     if keep_record:
-        (run.folder / RUN_FILE).write_text(json.dumps(asdict(run), indent=2, ensure_ascii=False, default=str) + "\n")
+        save_record(run)
     return run
 
 
@@ -73,8 +85,12 @@ def finished_before(run: Run) -> Run | None:
 
 
 def run_all(runs: list[Run], workers: int = 1, redo: bool = False, timeout: int | None = None,
-            progress: bool = True, keep_records: bool = True) -> list[Run]:
-    """Execute the runs (skipping earlier successes unless redo) with N worker processes; return them all."""
+            progress: bool = True, keep_records: bool = True, scheduler: str | None = None) -> list[Run]:
+    """Execute the runs (skipping earlier successes unless redo) and return them all, in order.
+
+    scheduler: None runs them here with N worker processes; an address or 'local:N' (see cluster.parse_scheduler)
+    sends each run to a Dask cluster, and cluster.SchedulerError is raised before anything runs when it cannot be
+    used. Either way each finished run is recorded as it arrives, so an interrupted batch resumes where it was."""
     from tqdm.auto import tqdm
 
     done: dict[int, Run] = {}
@@ -85,33 +101,59 @@ def run_all(runs: list[Run], workers: int = 1, redo: bool = False, timeout: int 
             done[index] = previous
         else:
             todo.append(index)
-    workers = max(1, min(workers, len(todo) or 1))
-    threads = max(1, (os.cpu_count() or 1) // workers) if workers > 1 else None
-    bar = tqdm(total=len(runs), initial=len(done), desc="batch", unit="run", disable=not progress)
-    failed = 0
-    try:
-        if workers == 1:
-            for index in todo:
-                done[index] = execute_run(runs[index], threads, timeout, keep_records)
-                failed += done[index].status == "failed"
+    with runner(runs, todo, workers, timeout, keep_records, scheduler) as finishing:
+        bar = tqdm(total=len(runs), initial=len(done), desc="batch", unit="run", disable=not progress)
+        failed = 0
+        try:
+            for index, run in finishing:
+                done[index] = run
+                failed += run.status == "failed"
                 bar.set_postfix(failed=failed)
                 bar.update()
-        else:
-            import multiprocessing
-
-            with ProcessPoolExecutor(workers, mp_context=multiprocessing.get_context("spawn")) as pool:
-                futures = {pool.submit(execute_run, runs[i], threads, timeout, keep_records): i for i in todo}
-                for future in as_completed(futures):
-                    index = futures[future]
-                    try:
-                        done[index] = future.result()
-                    except Exception as exc:  # the worker process itself died
-                        run = runs[index]
-                        run.status, run.error = "failed", f"worker crashed: {type(exc).__name__}: {exc}"
-                        done[index] = run
-                    failed += done[index].status == "failed"
-                    bar.set_postfix(failed=failed)
-                    bar.update()
-    finally:
-        bar.close()
+        finally:
+            bar.close()
     return [done[i] for i in range(len(runs))]
+
+
+@contextmanager
+def runner(runs: list[Run], todo: list[int], workers: int, timeout: int | None, keep_records: bool,
+           scheduler: str | None) -> Iterator[Iterator[tuple[int, Run]]]:
+    """Yield an iterator of (index, finished run) over the runs to do, on the local pool or the Dask cluster."""
+    if scheduler and todo:
+        from .cluster import connect, run_on_cluster
+
+        with connect(scheduler) as client:  # raises SchedulerError before any run starts
+            yield recorded(run_on_cluster(client, {i: runs[i] for i in todo}, timeout), keep_records)
+    else:
+        yield local_pool(runs, todo, workers, timeout, keep_records)
+
+
+def recorded(finishing: Iterator[tuple[int, Run]], keep_records: bool) -> Iterator[tuple[int, Run]]:
+    """Save each run's run.json on this machine as it comes back from the cluster."""
+    for index, run in finishing:
+        if keep_records:
+            save_record(run)
+        yield index, run
+
+
+def local_pool(runs: list[Run], todo: list[int], workers: int, timeout: int | None,
+               keep_records: bool) -> Iterator[tuple[int, Run]]:
+    """Execute the runs in this process (one worker) or in N spawned worker processes; yield them as they finish."""
+    workers = max(1, min(workers, len(todo) or 1))
+    threads = max(1, (os.cpu_count() or 1) // workers) if workers > 1 else None
+    if workers == 1:
+        for index in todo:
+            yield index, execute_run(runs[index], threads, timeout, keep_records)
+        return
+    import multiprocessing
+
+    with ProcessPoolExecutor(workers, mp_context=multiprocessing.get_context("spawn")) as pool:
+        futures = {pool.submit(execute_run, runs[i], threads, timeout, keep_records): i for i in todo}
+        for future in as_completed(futures):
+            index = futures[future]
+            try:
+                run = future.result()
+            except Exception as exc:  # the worker process itself died
+                run = runs[index]
+                run.status, run.error, run.worker = "failed", f"worker crashed: {type(exc).__name__}: {exc}", LOCAL_WORKER
+            yield index, run

@@ -1,0 +1,279 @@
+"""Run planned notebook runs on a Dask cluster instead of this machine's process pool.
+
+A scheduler is chosen with `--scheduler` (or `scheduler:` in a batch file, or $COURSE_SCHEDULER):
+``tcp://HOST:8786`` connects to a running `dask scheduler`; ``local:N`` starts a `distributed.LocalCluster` with N
+worker processes here (to try it out, and for the tests); ``none`` (or nothing) keeps the local process pool.
+
+Each run is one task that carries what it needs: the notebook's JSON and its parameters go to a worker, which
+executes it in a scratch folder with its own `COURSE_DATA_DIR`; the executed notebook, its recorded results and
+every file the run wrote come back and are written here, on the submitting machine. Workers need the kit and torch
+installed at the same versions as here (checked before anything runs and again by every task; other Dask versions
+are refused too, and other course_utils sources at the same version are warned about), not a shared filesystem.
+
+A worker that dies in the middle of a run (killed, out of memory, machine gone) makes the scheduler run the task
+again on another worker, up to its `distributed.scheduler.allowed-failures` (Dask's default 3, ALLOWED_FAILURES for
+`local:N`); after that the run is reported failed with the reason. Runs that finished are stored as they arrive.
+"""
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import re
+import shutil
+import sys
+import tempfile
+import uuid
+from contextlib import contextmanager
+from dataclasses import replace
+from importlib import metadata
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, Iterator
+
+from .plan import Run
+from .values import RequestError
+
+if TYPE_CHECKING:
+    from distributed import Client
+
+ENV_VAR = "COURSE_SCHEDULER"
+LOCAL_POOL = "none"  # the --scheduler value that keeps runs in this machine's process pool
+CONNECT_SECONDS = 5  # an unreachable scheduler is reported after this long, before anything runs
+WORKER_WAIT_SECONDS = 30  # a scheduler without workers is reported after this long
+ALLOWED_FAILURES = 2  # local:N clusters: a run is tried on at most 1 + this many workers that die under it
+TASK_RETRIES = 1  # a task that raises on its worker (not a failing notebook: that is a result) is tried once more
+PACKAGE = Path(__file__).resolve().parents[1]  # course_utils/
+SCHEDULER_HELP = ("run each notebook as a task on a Dask cluster: tcp://HOST:8786 (a running `dask scheduler`), "
+                  "local:N (start N worker processes here) or none (this machine's process pool, the default); "
+                  f"default ${ENV_VAR} when set")
+
+
+class SchedulerError(RequestError):
+    """The chosen scheduler cannot be used (unreachable, no workers, other versions); nothing was run."""
+
+
+def parse_scheduler(text: str | None) -> str | None:
+    """Return a normalised scheduler choice (an address or 'local:N'), or None for the local process pool."""
+    text = (text or "").strip()
+    if not text or text.lower() == LOCAL_POOL:
+        return None
+    local = re.fullmatch(r"local:(\d+)", text)
+    if local:
+        if int(local.group(1)) < 1:
+            raise SchedulerError(f"--scheduler {text}: a local cluster needs at least 1 worker (e.g. local:2).")
+        return text
+    if re.fullmatch(r"(tcp|tls)://[^\s/:]+:\d+/?", text):
+        return text.rstrip("/")
+    if re.fullmatch(r"[^\s/:]+:\d+", text):
+        return f"tcp://{text}"
+    raise SchedulerError(f"--scheduler {text!r} is not a scheduler: use tcp://HOST:8786 (the address "
+                         f"`dask scheduler` prints), local:N, or {LOCAL_POOL} for this machine's process pool.")
+
+
+def resolve_scheduler(*choices: str | None) -> str | None:
+    """The first choice given (command line, then batch file), else $COURSE_SCHEDULER, parsed by parse_scheduler."""
+    given = next((c for c in choices if c is not None), os.environ.get(ENV_VAR))
+    return parse_scheduler(given)
+
+
+def add_scheduler_option(parser: Any) -> None:
+    """Add --scheduler to an argparse parser (grid, course run, grading share it)."""
+    parser.add_argument("--scheduler", default=None, metavar="ADDRESS", help=SCHEDULER_HELP)
+
+
+def source_digest() -> str:
+    """A digest of course_utils' Python sources (names and bytes): two installs with the same digest run the same code."""
+    digest = hashlib.sha256()
+    for path in sorted(PACKAGE.rglob("*.py")):
+        digest.update(path.relative_to(PACKAGE).as_posix().encode() + b"\0" + path.read_bytes() + b"\0")
+    return digest.hexdigest()[:12]
+
+
+def package_version(name: str) -> str:
+    """An installed distribution's version, or 'not installed'."""
+    try:
+        return metadata.version(name)
+    except metadata.PackageNotFoundError:
+        return "not installed"
+
+
+def kit_versions() -> dict[str, str]:
+    """What a worker must share with the submitting machine: the kit's and torch's versions."""
+    return {"course-kit": package_version("course-kit"), "torch": package_version("torch")}
+
+
+def version_problems(here: dict[str, str], there: dict[str, str], where: str) -> list[str]:
+    """One line per package whose version differs between this machine and a worker."""
+    return [f"{where} has {name} {there.get(name, 'not installed')}, this machine has {name} {version}"
+            for name, version in here.items() if there.get(name) != version]
+
+
+def check_versions(client: Client) -> None:
+    """Refuse a cluster whose workers run other versions of Dask, the kit or torch than this machine."""
+    try:
+        client.get_versions(check=True)
+    except ValueError as exc:
+        raise SchedulerError(f"The Dask cluster runs other package versions than this machine; install the same "
+                             f"requirements.txt on every worker.\n{exc}") from exc
+    here = kit_versions()
+    problems = [line for address, there in sorted(client.run(kit_versions).items())
+                for line in version_problems(here, there, f"worker {address}")]
+    if problems:
+        raise SchedulerError("Workers with other versions would give other results; nothing was run. Install the kit "
+                             "from the same commit (pip install -r requirements.txt && pip install -e .) on every "
+                             "worker:\n  - " + "\n  - ".join(problems))
+    mine = source_digest()
+    edited = sorted(address for address, digest in client.run(source_digest).items() if digest != mine)
+    if edited:  # same version, other sources: another commit or local edits; said, not refused
+        print(f"warning: course_utils on {', '.join(edited)} differs from this machine's (source digest "
+              f"{mine} here); pull the same commit on every worker if results should match.", file=sys.stderr)
+
+
+@contextmanager
+def connect(scheduler: str, connect_seconds: float = CONNECT_SECONDS,
+            worker_wait_seconds: float = WORKER_WAIT_SECONDS) -> Iterator[Client]:
+    """A Client for the scheduler (starting a LocalCluster for 'local:N'), with workers and matching versions.
+
+    Raises SchedulerError within about connect_seconds when the scheduler cannot be reached."""
+    import dask
+    from distributed import Client, LocalCluster
+
+    cluster = None
+    try:
+        if scheduler.startswith("local:"):
+            with dask.config.set({"distributed.scheduler.allowed-failures": ALLOWED_FAILURES}):
+                cluster = LocalCluster(n_workers=int(scheduler.split(":")[1]), processes=True, threads_per_worker=1,
+                                       host="127.0.0.1", dashboard_address=None)
+            client = Client(cluster, timeout=connect_seconds)
+        else:
+            client = Client(scheduler, timeout=connect_seconds)
+    except Exception as exc:  # noqa: BLE001 - refused, timed out, or something that is not a Dask scheduler
+        if cluster is not None:
+            cluster.close()
+        raise SchedulerError(f"Cannot reach the Dask scheduler at {scheduler} within {connect_seconds:g} s "
+                             f"({type(exc).__name__}: {exc}); "
+                             "nothing was run. Start one with `dask scheduler` and workers with `dask worker "
+                             f"{scheduler}`, check the address, or leave out --scheduler (and ${ENV_VAR}) to run "
+                             "on this machine.") from exc
+    try:
+        try:
+            client.wait_for_workers(1, timeout=worker_wait_seconds)
+        except (OSError, TimeoutError) as exc:
+            raise SchedulerError(f"The Dask scheduler at {scheduler} has no workers after {worker_wait_seconds:g} s; "
+                                 f"start some with `dask worker {scheduler}`. Nothing was run.") from exc
+        check_versions(client)
+        yield client
+    finally:
+        client.close()
+        if cluster is not None:
+            cluster.close()
+
+
+def worker_label(worker: Any) -> str:
+    """How a worker is named in reports: its address, after its --name when it was given one."""
+    name = worker.name
+    return worker.address if not isinstance(name, str) or name == worker.address else f"{name} ({worker.address})"
+
+
+def relocated(value: Any, old: str, new: str) -> Any:
+    """Replace the folder prefix `old` by `new` in every string of a JSON-like value (paths a run writes to)."""
+    if isinstance(value, str):  # the folder itself or inside it, never a longer name that starts the same
+        return re.sub(re.escape(old) + r"(?![\w.-])", lambda _: new, value)
+    if isinstance(value, list):
+        return [relocated(v, old, new) for v in value]
+    if isinstance(value, dict):
+        return {k: relocated(v, old, new) for k, v in value.items()}
+    return value
+
+
+def collected(folder: Path, prefix: str, skip: set[Path] = frozenset()) -> dict[str, bytes]:
+    """{prefix/relative path: bytes} of every regular file under folder."""
+    return {f"{prefix}/{p.relative_to(folder).as_posix()}": p.read_bytes()
+            for p in sorted(folder.rglob("*")) if p.is_file() and not p.is_symlink() and p not in skip}
+
+
+def run_on_worker(run: Run, notebook: bytes, timeout: int | None, versions: dict[str, str]) -> tuple[Run, dict]:
+    """The task: execute the run in a scratch folder on this worker; return it with every file it wrote.
+
+    Files come back as {'run/<path>': bytes} (the run's folder: executed notebook, saved models) and
+    {'work/<path>': bytes} (written relative to the notebook's folder); paths inside them read as the submitter's."""
+    from distributed import get_worker
+
+    from .running import execute_run
+
+    worker = get_worker()
+    run = replace(run, worker=worker_label(worker))
+    problems = version_problems(versions, kit_versions(), f"worker {run.worker}")
+    if problems:  # a worker that joined after the check at connection time
+        return replace(run, status="failed", error="refused: " + "; ".join(problems)), {}
+    threads = max(1, (os.cpu_count() or 1) // max(1, worker.state.nthreads))
+    scratch = Path(tempfile.mkdtemp(prefix="course-kit-run-"))
+    try:
+        home, work = scratch / "run", scratch / "work"
+        home.mkdir()
+        work.mkdir()
+        source = work / Path(run.source).name
+        source.write_bytes(notebook)
+        here = replace(run, source=str(source), output=str(home / Path(run.output).name),
+                       parameters=relocated(run.parameters, str(run.folder), str(home)))
+        execute_run(here, threads, timeout, keep_record=False)
+
+        def submitters(value: Any) -> Any:  # scratch paths as the submitting machine's paths
+            return relocated(relocated(value, str(home), str(run.folder)), str(work), str(Path(run.source).parent))
+
+        executed = Path(here.output)
+        if executed.is_file():  # the executed notebook shows the submitter's paths, not the scratch folder's
+            content = submitters(json.loads(executed.read_text(encoding="utf-8")))
+            executed.write_text(json.dumps(content, indent=1, ensure_ascii=False) + "\n", encoding="utf-8")
+        files = {**collected(home, "run"), **collected(work, "work", {source})}
+        back = replace(here, source=run.source, output=run.output, parameters=run.parameters,
+                       error=submitters(here.error), cell=submitters(here.cell), results=submitters(here.results))
+        return back, files
+    finally:
+        shutil.rmtree(scratch, ignore_errors=True)
+
+
+def store_files(run: Run, files: dict[str, bytes]) -> None:
+    """Write the files a worker sent back into the run's folder ('run/') and the notebook's folder ('work/')."""
+    bases = {"run": run.folder.resolve(), "work": Path(run.source).resolve().parent}
+    for name, data in files.items():
+        top, _, rest = name.partition("/")
+        base = bases[top]
+        target = (base / rest).resolve()
+        if not target.is_relative_to(base):
+            raise ValueError(f"A worker sent back {name!r}, which is outside its folder.")
+        target.parent.mkdir(parents=True, exist_ok=True)
+        target.write_bytes(data)
+
+
+def failure_text(exc: BaseException) -> str:
+    """Why a task came back without a run: a worker that died under it, or what the task raised."""
+    from distributed.scheduler import KilledWorker
+
+    if isinstance(exc, KilledWorker):
+        return (f"every worker that ran it died ({exc.allowed_failures + 1} tries, last "
+                f"{exc.last_worker.address}): out of memory, killed, or its machine went away")
+    return f"on the cluster: {type(exc).__name__}: {exc}"
+
+
+def run_on_cluster(client: Client, runs: dict[int, Run], timeout: int | None) -> Iterator[tuple[int, Run]]:
+    """Submit every run as a task; yield (index, run) as each finishes, its files already written here."""
+    from distributed import as_completed
+
+    versions = kit_versions()
+    futures = {}
+    for index, run in runs.items():
+        notebook = Path(run.source).read_bytes()
+        key = f"notebook-run-{run.notebook}-{run.slug}-{uuid.uuid4().hex[:8]}"
+        future = client.submit(run_on_worker, run, notebook, timeout, versions, key=key, pure=False,
+                               retries=TASK_RETRIES)
+        futures[future] = index
+    for future in as_completed(futures):
+        index = futures[future]
+        try:
+            run, files = future.result()
+            store_files(run, files)
+        except Exception as exc:  # noqa: BLE001 - any failure of the task is this run's failure, the batch goes on
+            run = runs[index]
+            run.status, run.error = "failed", failure_text(exc)
+        yield index, run

@@ -1,0 +1,316 @@
+"""course_utils.instructor.cluster: batch grids and course runs on a real Dask LocalCluster (2 worker processes on
+127.0.0.1): the same results as the local pool, a worker killed in the middle of a run, an unreachable scheduler,
+workers with other versions, and the report naming the workers."""
+from __future__ import annotations
+
+import csv
+import json
+import os
+import signal
+import socket
+import sys
+import threading
+import time
+from pathlib import Path
+
+import nbformat
+import pytest
+
+from course_utils.instructor import cluster, course_run, grid
+from course_utils.instructor.plan import Run
+from course_utils.instructor.values import RequestError
+
+FIXTURES = Path(__file__).parent / "fixtures" / "notebooks"
+SLOW = "95_slow"
+
+
+def rows(out: Path) -> list[dict]:
+    with open(out / "results.csv", newline="", encoding="utf-8") as handle:
+        return list(csv.DictReader(handle))
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def slow_notebook(folder: Path) -> None:
+    """A notebook that leaves a marker named <worker pid>-<kernel pid> when it starts and when it ends a long sleep."""
+    nb = nbformat.v4.new_notebook()
+    parameters = nbformat.v4.new_code_cell('MARKERS = ""  # folder for the markers\nSLEEP = 1.0  # seconds\nSEED = 0')
+    parameters.metadata["tags"] = ["parameters"]
+    nb.cells = [parameters, nbformat.v4.new_code_cell(
+        "import os, time\nfrom pathlib import Path\nfrom course_utils.results import record\n"
+        "marker = Path(MARKERS, f'{os.getppid()}-{os.getpid()}')\nmarker.write_text('started')\n"
+        "time.sleep(SLEEP)\nmarker.write_text('finished')\nrecord('slept', SLEEP)")]
+    nb.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3", "language": "python"}
+    folder.mkdir(parents=True, exist_ok=True)
+    nbformat.write(nb, folder / f"{SLOW}.ipynb")
+
+
+@pytest.fixture(scope="module")
+def dask_cluster():
+    """A LocalCluster of 2 worker processes (1 thread each) on loopback; a run may survive one dead worker."""
+    import dask
+    from distributed import Client, LocalCluster
+
+    with dask.config.set({"distributed.scheduler.allowed-failures": 1}):
+        local = LocalCluster(n_workers=2, processes=True, threads_per_worker=1, host="127.0.0.1",
+                             dashboard_address=None)
+    client = Client(local)
+    try:
+        yield local, client
+    finally:
+        client.close()
+        local.close()
+
+
+def kill_when_started(markers: Path, client, killed: dict) -> threading.Thread:
+    """Terminate the worker process whose kernel left the first marker, while the run sleeps (mid-run)."""
+    pids = {pid: address for address, pid in client.run(os.getpid).items()}
+
+    def watch() -> None:
+        deadline = time.monotonic() + 120
+        while time.monotonic() < deadline:
+            started = sorted(markers.iterdir())
+            if started:
+                worker_pid = int(started[0].name.split("-")[0])
+                killed.update(pid=worker_pid, address=pids.get(worker_pid))
+                os.kill(worker_pid, signal.SIGTERM)
+                return
+            time.sleep(0.05)
+
+    thread = threading.Thread(target=watch, daemon=True)
+    thread.start()
+    return thread
+
+
+@pytest.mark.notebooks
+@pytest.mark.timeout(300)
+def test_a_grid_on_a_local_cluster_records_the_same_results_as_the_local_pool(tmp_path):
+    config = tmp_path / "grid.yaml"
+    config.write_text("notebooks:\n  90_fixture_descent: {LEARNING_RATE: [0.5, 3.0]}\n  91_fixture_mean: {}\n"
+                      "grid: {SEED: [0, 1]}\nquick: true\n")
+    common = ["--notebook-dir", str(FIXTURES), "--config", str(config), "--no-progress"]
+    assert grid.main(common + ["--out", str(tmp_path / "pool"), "-j", "2"]) == 1  # LEARNING_RATE=3.0 fails
+    assert grid.main(common + ["--out", str(tmp_path / "dask"), "--scheduler", "local:2"]) == 1
+    pool, dask = rows(tmp_path / "pool"), rows(tmp_path / "dask")
+    assert len(pool) == len(dask) == 6
+    assert all(r["worker"] == "local" for r in pool)
+    assert all(r["worker"].startswith("tcp://127.0.0.1:") for r in dask), [r["worker"] for r in dask]
+    ignored = {"seconds", "worker"}
+    assert [{k: v for k, v in r.items() if k not in ignored} for r in dask] == \
+           [{k: v for k, v in r.items() if k not in ignored} for r in pool]
+    assert sum(r["status"] == "failed" for r in dask) == 2 and all(r["result.final_loss"] for r in dask
+                                                                    if r["notebook"] == "90_fixture_descent"
+                                                                    and r["status"] == "ok")
+    # the files the run wrote on its worker are here, and the executed notebook shows this machine's paths
+    folder = tmp_path / "dask" / "90_fixture_descent" / "LEARNING_RATE-0.5__SEED-1__quick"
+    saved = float((folder / "artifacts" / "descent" / "weight.txt").read_text())
+    assert saved == float(next(r for r in dask if r["run"] == folder.name)["result.weight"])
+    executed = nbformat.read(folder / "90_fixture_descent.ipynb", as_version=4)
+    assert executed.metadata.papermill.parameters["SAVE_DIR"] == str(folder / "artifacts" / "descent")
+    assert "course-kit-run-" not in (folder / "90_fixture_descent.ipynb").read_text()
+    assert json.loads((folder / "run.json").read_text())["worker"].startswith("tcp://127.0.0.1:")
+    # the report names the worker of every run
+    report = (tmp_path / "dask" / "report.html").read_text(encoding="utf-8")
+    assert "<th>worker</th>" in report
+    for worker in {r["worker"] for r in dask}:
+        assert report.count(worker) >= 2  # the list of workers and each of its runs
+
+
+@pytest.mark.notebooks
+@pytest.mark.timeout(300)
+def test_a_worker_killed_mid_run_is_survived_and_finished_runs_are_kept(tmp_path, dask_cluster):
+    _, client = dask_cluster
+    notebooks, markers = tmp_path / "nbs", tmp_path / "markers"
+    slow_notebook(notebooks)
+    (notebooks / "91_fixture_mean.ipynb").write_bytes((FIXTURES / "91_fixture_mean.ipynb").read_bytes())
+    markers.mkdir()
+    out = tmp_path / "out"
+    address = client.scheduler.address
+    config = tmp_path / "grid.yaml"
+    config.write_text(f"notebooks:\n  {SLOW}: {{MARKERS: ['{markers}'], SLEEP: [6.0]}}\n"
+                      "  91_fixture_mean: {SEED: [0, 1]}\n")
+    args = ["--notebook-dir", str(notebooks), "--config", str(config), "--out", str(out), "--no-progress",
+            "--scheduler", address]
+    killed: dict = {}
+    watcher = kill_when_started(markers, client, killed)
+    assert grid.main(args) == 0
+    watcher.join(5)
+    assert killed.get("address"), "the run's worker was killed"
+    table = {r["notebook"] + r["run"]: r for r in rows(out)}
+    slow = next(r for r in table.values() if r["notebook"] == SLOW)
+    assert slow["status"] == "ok" and float(slow["result.slept"]) == 6.0
+    assert slow["worker"] != killed["address"], "the run finished on another worker"
+    states = {m.name: m.read_text() for m in markers.iterdir()}
+    assert len(states) == 2, states  # started on the killed worker, then again on another one
+    assert states[next(n for n in states if n.startswith(f"{killed['pid']}-"))] == "started", \
+        "the first attempt was killed in the middle of its sleep"
+    assert sorted(states.values()) == ["finished", "started"]
+    assert all(r["status"] == "ok" for r in table.values())
+    # resuming the batch finds every run finished: nothing is run again
+    assert grid.main(args) == 0
+    assert [r["status"] for r in rows(out)] == ["skipped"] * 3
+    assert len(list(markers.iterdir())) == 2
+
+
+@pytest.mark.notebooks
+@pytest.mark.timeout(300)
+def test_a_run_whose_every_worker_dies_fails_with_the_reason_and_others_are_kept(tmp_path, dask_cluster):
+    local, client = dask_cluster
+    notebooks, markers = tmp_path / "nbs", tmp_path / "markers"
+    slow_notebook(notebooks)
+    (notebooks / "91_fixture_mean.ipynb").write_bytes((FIXTURES / "91_fixture_mean.ipynb").read_bytes())
+    markers.mkdir()
+    out = tmp_path / "out"
+    config = tmp_path / "grid.yaml"
+    config.write_text(f"notebooks:\n  {SLOW}: {{MARKERS: ['{markers}'], SLEEP: [5.0]}}\n  91_fixture_mean: {{}}\n"
+                      f"scheduler: {client.scheduler.address}\n")
+    args = ["--notebook-dir", str(notebooks), "--config", str(config), "--out", str(out), "--no-progress"]
+    local.scheduler.allowed_failures = 0  # no second try: the dead worker is the run's end
+    try:
+        killed: dict = {}
+        watcher = kill_when_started(markers, client, killed)
+        assert grid.main(args) == 1
+        watcher.join(5)
+    finally:
+        local.scheduler.allowed_failures = 1
+    table = {r["notebook"]: r for r in rows(out)}
+    assert table[SLOW]["status"] == "failed"
+    assert "every worker that ran it died" in table[SLOW]["error"] and killed["address"] in table[SLOW]["error"]
+    assert "every worker that ran it died" in (out / "report.html").read_text(encoding="utf-8")
+    assert table["91_fixture_mean"]["status"] == "ok"
+    # the finished run is kept; the failed one runs again on resume
+    client.wait_for_workers(2, timeout=60)
+    assert grid.main(args) == 0
+    table = {r["notebook"]: r for r in rows(out)}
+    assert table["91_fixture_mean"]["status"] == "skipped" and table[SLOW]["status"] == "ok"
+
+
+@pytest.mark.notebooks
+@pytest.mark.timeout(120)
+def test_the_course_summary_names_the_worker(tmp_path, monkeypatch, dask_cluster):
+    _, client = dask_cluster
+    monkeypatch.setattr(course_run, "NOTEBOOK_DIR", FIXTURES)
+    out = tmp_path / "course"
+    assert course_run.main(["91_fixture_mean", "--quick", "--out", str(out), "--scheduler",
+                            client.scheduler.address]) == 0
+    row = json.loads((out / "results.json").read_text())[0]
+    assert row["status"] == "ok" and row["results"]["label"] == "demo"
+    assert row["worker"] in client.scheduler_info()["workers"]
+    with open(out / "results.csv", newline="", encoding="utf-8") as handle:
+        assert {r["worker"] for r in csv.DictReader(handle)} == {row["worker"]}
+    assert row["worker"] in (out / "report.html").read_text(encoding="utf-8")
+
+
+@pytest.mark.timeout(60)
+def test_an_unreachable_scheduler_fails_within_seconds_and_runs_nothing(tmp_path, capsys):
+    out = tmp_path / "out"
+    address = f"tcp://127.0.0.1:{free_port()}"
+    start = time.monotonic()
+    code = grid.main(["--notebook-dir", str(FIXTURES), "91", "--quick", "--out", str(out), "--no-progress",
+                      "--scheduler", address])
+    assert time.monotonic() - start < cluster.CONNECT_SECONDS + 10
+    assert code == 2
+    err = capsys.readouterr().err
+    assert f"Cannot reach the Dask scheduler at {address}" in err and "nothing was run" in err
+    assert "Traceback" not in err
+    assert not (out / "91_fixture_mean").exists()
+
+
+@pytest.mark.timeout(60)
+def test_the_course_run_refuses_an_unreachable_scheduler(tmp_path, monkeypatch, capsys):
+    monkeypatch.setattr(course_run, "NOTEBOOK_DIR", FIXTURES)
+    monkeypatch.setenv(cluster.ENV_VAR, f"tcp://127.0.0.1:{free_port()}")  # the environment variable is used
+    out = tmp_path / "course"
+    assert course_run.main(["91_fixture_mean", "--quick", "--out", str(out)]) == 2
+    assert "Cannot reach the Dask scheduler" in capsys.readouterr().err
+    assert not out.exists()
+
+
+def fake_torch_version() -> None:
+    """On a worker: report another torch version, as a worker with another installation would."""
+    import course_utils.instructor.cluster as on_worker
+
+    real = on_worker.kit_versions
+    on_worker.kit_versions = lambda: {**real(), "torch": "0.0.fake"}
+    on_worker.real_kit_versions = real
+
+
+def real_torch_version() -> None:
+    import course_utils.instructor.cluster as on_worker
+
+    on_worker.kit_versions = getattr(on_worker, "real_kit_versions", on_worker.kit_versions)
+
+
+@pytest.mark.timeout(120)
+def test_workers_with_another_torch_version_are_refused_naming_both_versions(tmp_path, capsys, dask_cluster):
+    import cloudpickle
+
+    _, client = dask_cluster
+    cloudpickle.register_pickle_by_value(sys.modules[__name__])
+    client.run(fake_torch_version)
+    try:
+        out = tmp_path / "out"
+        code = grid.main(["--notebook-dir", str(FIXTURES), "91", "--quick", "--out", str(out), "--no-progress",
+                          "--scheduler", client.scheduler.address])
+    finally:
+        client.run(real_torch_version)
+        cloudpickle.unregister_pickle_by_value(sys.modules[__name__])
+    err = capsys.readouterr().err
+    assert code == 2
+    here = cluster.package_version("torch")
+    assert f"has torch 0.0.fake, this machine has torch {here}" in err and "nothing was run" in err
+    assert not (out / "91_fixture_mean").exists()
+
+
+@pytest.mark.parametrize("text, expected", [
+    (None, None), ("", None), ("none", None), ("local:2", "local:2"), ("tcp://10.0.0.5:8786", "tcp://10.0.0.5:8786"),
+    ("head-node:8786", "tcp://head-node:8786"), ("tls://head:8786/", "tls://head:8786"),
+])
+def test_scheduler_choices_are_read(text, expected):
+    assert cluster.parse_scheduler(text) == expected
+
+
+@pytest.mark.parametrize("text", ["local:0", "local", "http://head:8786", "head node:8786", "tcp://head"])
+def test_a_bad_scheduler_is_refused_before_anything_runs(text):
+    with pytest.raises(RequestError, match="scheduler"):
+        cluster.parse_scheduler(text)
+
+
+def test_the_command_line_wins_over_the_batch_file_over_the_environment(monkeypatch):
+    monkeypatch.setenv(cluster.ENV_VAR, "tcp://env:8786")
+    assert cluster.resolve_scheduler(None, None) == "tcp://env:8786"
+    assert cluster.resolve_scheduler(None, "tcp://yaml:8786") == "tcp://yaml:8786"
+    assert cluster.resolve_scheduler("none", "tcp://yaml:8786") is None
+    monkeypatch.delenv(cluster.ENV_VAR)
+    assert cluster.resolve_scheduler(None, None) is None
+
+
+def test_a_bad_scheduler_in_the_batch_file_is_named(tmp_path, capsys):
+    config = tmp_path / "grid.yaml"
+    config.write_text("notebooks: [91_fixture_mean]\nscheduler: 8786\n")
+    assert grid.main(["--notebook-dir", str(FIXTURES), "--config", str(config), "--out", str(tmp_path / "o")]) == 2
+    assert "scheduler must be an address like tcp://HOST:8786" in capsys.readouterr().err
+
+
+def test_paths_into_the_run_folder_move_to_the_worker_and_back():
+    folder = os.path.join(os.sep, "out", "run")
+    parameters = {"SAVE_DIR": os.path.join(folder, "models"), "OTHER": os.path.join(os.sep, "out", "runner"),
+                  "LIST": [folder], "N": 3}
+    moved = cluster.relocated(parameters, folder, "/scratch/run")
+    assert moved == {"SAVE_DIR": "/scratch/run/models", "OTHER": os.path.join(os.sep, "out", "runner"),
+                     "LIST": ["/scratch/run"], "N": 3}
+    assert cluster.relocated(moved, "/scratch/run", folder) == parameters
+
+
+def test_a_file_sent_back_outside_its_folder_is_refused(tmp_path):
+    run = Run("n", str(tmp_path / "nb" / "n.ipynb"), "s", {}, {}, str(tmp_path / "out" / "n.ipynb"))
+    cluster.store_files(run, {"run/models/w.txt": b"1", "work/artifacts/a.txt": b"2"})
+    assert (tmp_path / "out" / "models" / "w.txt").read_bytes() == b"1"
+    assert (tmp_path / "nb" / "artifacts" / "a.txt").read_bytes() == b"2"
+    with pytest.raises(ValueError, match="outside its folder"):
+        cluster.store_files(run, {"run/../../escape.txt": b"x"})
+    assert not (tmp_path.parent / "escape.txt").exists()
