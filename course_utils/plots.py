@@ -1,6 +1,7 @@
 """The course's figures: learning curves, image grids and confusion matrices."""
 from __future__ import annotations
 
+import warnings
 from typing import Sequence
 
 import matplotlib.pyplot as plt
@@ -78,10 +79,23 @@ def show_images(
 
 
 def confusion_counts(y_true: Sequence[int], y_pred: Sequence[int], num_classes: int) -> np.ndarray:
-    """Return the confusion matrix: rows are true classes, columns predicted classes."""
-    matrix = np.zeros((num_classes, num_classes), dtype=np.int64)
-    np.add.at(matrix, (np.asarray(y_true, dtype=int), np.asarray(y_pred, dtype=int)), 1)
-    return matrix
+    """Return scikit-learn's confusion matrix (int64): rows are true classes 0..num_classes-1, columns predicted."""
+    from sklearn.metrics import confusion_matrix
+
+    labels = {}
+    for name, values in (("y_true", y_true), ("y_pred", y_pred)):
+        values = np.asarray(values.detach().cpu() if isinstance(values, torch.Tensor) else values).reshape(-1)
+        outside = values[(values < 0) | (values >= num_classes)] if values.size else values
+        if outside.size:
+            raise ValueError(f"{name} holds class {outside[0].item()!r}, outside 0..{num_classes - 1} (num_classes={num_classes}). "
+                             "Pass the number of classes of the whole task, and class indices rather than names.")
+        labels[name] = values
+    if labels["y_true"].size == 0 and labels["y_pred"].size == 0:
+        return np.zeros((num_classes, num_classes), dtype=np.int64)  # scikit-learn refuses empty inputs
+    with warnings.catch_warnings():  # it warns about a single label even when `labels` gives them all
+        warnings.filterwarnings("ignore", message="A single label was found", category=UserWarning)
+        matrix = confusion_matrix(labels["y_true"], labels["y_pred"], labels=np.arange(num_classes))
+    return matrix.astype(np.int64, copy=False)
 
 
 def plot_confusion_matrix(

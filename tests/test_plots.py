@@ -12,6 +12,37 @@ import pytest
 def test_confusion_counts_rows_are_true_classes():
     m = confusion_counts([0, 0, 1, 2], [0, 1, 1, 2], 3)
     assert m.tolist() == [[1, 1, 0], [0, 1, 0], [0, 0, 1]]
+    assert m.dtype == np.int64
+
+
+def hand_counted_confusion(y_true, y_pred, num_classes):
+    """The kit's former definition: one np.add.at per (true, predicted) pair."""
+    matrix = np.zeros((num_classes, num_classes), dtype=np.int64)
+    np.add.at(matrix, (np.asarray(y_true, dtype=int), np.asarray(y_pred, dtype=int)), 1)
+    return matrix
+
+
+def test_confusion_counts_matches_the_hand_counted_definition_on_random_labels():
+    rng = np.random.default_rng(0)
+    for case in range(200):
+        num_classes = int(rng.integers(1, 12))
+        n = int(rng.integers(1, 60))
+        present = int(rng.integers(1, num_classes + 1))  # often only a few classes occur: empty rows and columns
+        y_true = rng.integers(0, present, n)  # few values, many repeats: ties in every cell
+        y_pred = np.where(rng.random(n) < 0.6, y_true, rng.integers(0, num_classes, n))
+        expected = hand_counted_confusion(y_true, y_pred, num_classes)
+        got = confusion_counts(y_true, y_pred, num_classes)
+        assert got.dtype == np.int64 and got.shape == (num_classes, num_classes)
+        assert np.array_equal(got, expected), f"case {case}"
+        assert np.array_equal(confusion_counts(torch.from_numpy(y_true), torch.from_numpy(y_pred), num_classes), expected)
+    assert confusion_counts([], [], 3).tolist() == [[0] * 3] * 3
+
+
+def test_confusion_counts_refuses_classes_outside_the_range():
+    with pytest.raises(ValueError, match=r"y_pred holds class 3, outside 0..2"):
+        confusion_counts([0, 1], [0, 3], 3)
+    with pytest.raises(ValueError, match=r"y_true holds class -1"):
+        confusion_counts([-1, 1], [0, 1], 3)
 
 
 def test_plot_history_marks_best_epoch():
