@@ -52,16 +52,20 @@ class Grader:
         self.exec, self.compile, self.vars = exec, compile, vars
         self.modules = sys.modules
 
-    def tampered(self) -> list[str]:
-        """`module.name` of every module attribute that is a function or class defined by the notebook itself."""
+    def tampered(self, namespace: dict) -> list[str]:
+        """`module.name` of every module attribute that is a function or class defined by the notebook itself
+        (the notebook's own module, under any alias such as multiprocessing's __mp_main__, is left out)."""
         found = []
         for name, module in list(self.modules.items()):
-            if name == "__main__" or not isinstance(module, types.ModuleType):
+            if not isinstance(module, types.ModuleType):
                 continue
             try:
-                items = list(self.vars(module).items())
+                items = self.vars(module)
             except TypeError:
                 continue
+            if items is namespace or name == "__main__":
+                continue
+            items = list(items.items())
             for attr, value in items:
                 if callable(value) and getattr(value, "__module__", None) == "__main__":
                     found.append(f"{name}.{attr}")
@@ -77,7 +81,7 @@ class Grader:
     def check(self, exercise: str, source: str, namespace: dict) -> None:
         """Run one exercise's check source in the notebook namespace and publish the outcome with the nonce."""
         builtins.__dict__.update(self.builtins)
-        tampered = self.tampered()
+        tampered = self.tampered(namespace)
         saved = list(sys.path), list(sys.meta_path), list(sys.path_hooks)
         sys.path[:], sys.meta_path[:], sys.path_hooks[:] = self.path, self.meta_path, self.path_hooks
         sys.path_importer_cache.clear()
