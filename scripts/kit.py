@@ -95,11 +95,12 @@ def main(argv: list[str] | None = None) -> int:
     sub.add_parser("course", add_help=False, help="execute every notebook headlessly and write results (all options "
                    "of course_utils.instructor.course_run: kit.py course --help)")
     sub.add_parser("batch", add_help=False, help="run notebooks over a parameter grid (arguments go to course_utils.instructor.grid)")
+    sub.add_parser("grade", add_help=False, help="grade a class's submissions (arguments go to course_utils.instructor.grade)")
     sub.add_parser("test", add_help=False, help="run the test suite (extra arguments go to pytest)")
     regen = sub.add_parser("regenerate", help="re-execute notebooks in place with their full defaults")
     regen.add_argument("notebooks", nargs="*", help="notebook names (default: all)")
     args, passthrough = parser.parse_known_args(argv)
-    if passthrough and args.command not in ("batch", "test", "course"):
+    if passthrough and args.command not in ("batch", "test", "course", "grade"):
         parser.error(f"unrecognized arguments: {' '.join(passthrough)}")
 
     start = time.perf_counter()
@@ -118,6 +119,8 @@ def main(argv: list[str] | None = None) -> int:
         return in_venv("-m", "course_utils.instructor.course_run", *passthrough)
     if args.command == "batch":
         return in_venv("-m", "course_utils.instructor.grid", *passthrough)
+    if args.command == "grade":
+        return in_venv("-m", "course_utils.instructor.grade", *passthrough)
     if args.command == "regenerate":
         return in_venv("-m", "course_utils.instructor.course_run", "--in-place", *args.notebooks)
     return in_venv("-m", "pytest", *passthrough)

@@ -20,6 +20,7 @@ NOTEBOOK_TESTS: dict[str, int | None] = {
     "test_notebooks_nbval.py": 1900,  # its nbval subprocess may take up to 1800 s
     "test_jupyterlab_e2e.py": 900,  # JupyterLab start-up plus up to 600 s of cells
     "test_exercise_display.py::test_a_failed_check_in_an_executed_notebook": None,
+    "test_grade.py": 900,  # grades a class of 22 fixture submissions (about 3 min on 2 cores) and a real lesson
 }
 BROWSER_MODULES = ("test_jupyterlab_e2e.py",)
 
