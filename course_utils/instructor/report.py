@@ -24,6 +24,22 @@ def shown_value(value: Any) -> str:
     return f"{value:.4g}" if isinstance(value, float) else str(value)
 
 
+DATA_KEYS = ("data_source", "data_description")  # recorded by course_utils.results.record_data_source
+
+
+def data_source_text(results: dict[str, Any], missing: str = "not recorded") -> str:
+    """Where a run's data came from, as the notebook recorded it ('real: full MNIST ...'), else `missing`."""
+    source, description = (results.get(key) for key in DATA_KEYS)
+    if source and description:
+        return f"{source}: {description}"
+    return str(source or description or missing)
+
+
+def other_results(results: dict[str, Any]) -> dict[str, Any]:
+    """The recorded results without the data-source record (shown in a column of its own)."""
+    return {name: value for name, value in results.items() if name not in DATA_KEYS}
+
+
 def params_text(varied: dict[str, Any]) -> str:
     """NAME=value pairs for display."""
     return ", ".join(f"{k}={v!r}" for k, v in varied.items()) or "(defaults)"
@@ -35,31 +51,34 @@ def relative(path: str | Path, start: Path) -> str:
 
 
 def write_csv(runs: list[Run], path: Path) -> None:
-    """Write one row per run: notebook, run, status, seconds, every parameter, every recorded result, error."""
+    """Write one row per run: notebook, run, status, seconds, worker, every parameter, every recorded result, error."""
     param_names = ordered(name for run in runs for name in run.varied)
     result_names = ordered(name for run in runs for name in run.results)
-    header = ["notebook", "run", "profile", "status", "seconds", *param_names,
+    header = ["notebook", "run", "profile", "status", "seconds", "worker", *param_names,
               *(f"result.{n}" for n in result_names), "cell", "error", "output"]
     with open(path, "w", newline="", encoding="utf-8") as handle:
         writer = csv.writer(handle)
         writer.writerow(header)
         for run in runs:
-            writer.writerow([run.notebook, run.slug, run.profile, run.status, f"{run.seconds:.2f}",
+            writer.writerow([run.notebook, run.slug, run.profile, run.status, f"{run.seconds:.2f}", run.worker,
                              *(csv_value(run.varied.get(n, "")) for n in param_names),
                              *(csv_value(run.results.get(n, "")) for n in result_names),
                              run.cell, run.error, relative(run.output, path.parent)])
 
 
 def render_html(runs: list[Run], folder: Path, title: str = "Batch report") -> str:
-    """Render the report: counts, failures, plots (inline PNG), summary, constant results, and every run."""
+    """Render the report: counts, failures, plots (inline PNG), summary, constant results, and every run with the
+    worker that ran it."""
     import jinja2
 
     env = jinja2.Environment(loader=jinja2.FileSystemLoader(TEMPLATE_DIR), autoescape=True,
                              undefined=jinja2.StrictUndefined, trim_blocks=True, lstrip_blocks=True)
-    env.filters.update(params=params_text, value=shown_value, link=lambda output: relative(output, folder))
+    env.filters.update(params=params_text, value=shown_value, link=lambda output: relative(output, folder),
+                       data=data_source_text, other=other_results)
     counts = {s: sum(r.status == s for r in runs) for s in ("ok", "skipped", "failed")}
+    workers = sorted({r.worker for r in runs if r.worker})
     return env.get_template("report.html.j2").render(
-        title=title, runs=runs, counts=counts, failed=[r for r in runs if r.status == "failed"],
+        title=title, runs=runs, counts=counts, failed=[r for r in runs if r.status == "failed"], workers=workers,
         plots=parameter_plots(runs), summary=summary_rows(runs), constant=constant_rows(runs))
 
 
