@@ -193,7 +193,7 @@ def test_course_run_writes_summary_and_report(tmp_path, monkeypatch):
     result = json.loads((out / "results.json").read_text())
     assert result[0]["notebook"] == "91_fixture_mean" and result[0]["status"] == "ok"
     assert result[0]["results"]["label"] == "demo"
-    assert "| 91_fixture_mean | ok |" in (out / "summary.md").read_text()
+    assert "## 91_fixture_mean: ok, " in (out / "summary.md").read_text()
     assert (out / "91_fixture_mean.ipynb").is_file() and (out / "report.html").is_file()
     assert not (out / "run.json").exists()
 

@@ -1,27 +1,30 @@
 """Execute the course notebooks headlessly with papermill and collect their recorded results.
 
 The main job: every notebook (or the named ones) once, with its defaults or its quick profile, into an output
-folder with summary.md, results.csv, results.json and report.html. `--in-place` regenerates the committed
+folder (outputs/course, or outputs/course-quick for quick runs) with summary.md, results.csv, results.json and
+report.html (see course_summary). `$COURSE_DATA_DIR` is checked before any notebook starts. `--in-place` regenerates the committed
 notebooks instead. Parameter grids over notebooks are `python -m course_utils.instructor.grid`; both share the
 planning, running and reporting modules of this package.
 """
 from __future__ import annotations
 
 import argparse
-import csv
 import json
 import shutil
 import sys
 from pathlib import Path
 
-from ..paths import display_path
+from ..paths import check_environment_data_root, display_path
+from .cluster import add_scheduler_option, resolve_scheduler
 from .notebooks import NOTEBOOK_DIR, REPO, find_notebook, lesson_notebooks, quick_parameters
 from .plan import Run
-from .report import shown_value, write_html
+from .course_summary import headline_text, write_course_summary
+from .report import write_html
 from .running import CELL_TIMEOUT, run_all
 from .values import RequestError
 
 REGENERATE_DIR = REPO / "build" / "regenerate"  # in-place runs execute here first; the source is replaced on success
+DEFAULT_OUT = {"full": "outputs/course", "quick": "outputs/course-quick"}  # a quick run never overwrites a full one
 
 
 def course_notebooks(names: list[str] | None = None) -> list[Path]:
@@ -56,54 +59,53 @@ def plan(notebooks: list[Path], out: Path, quick: bool, in_place: bool) -> list[
 
 
 def as_rows(runs: list[Run]) -> list[dict]:
-    """The results.json rows: notebook, status, error (with its cell), seconds, results."""
+    """The results.json rows: notebook, status, error (with its cell), seconds, worker, results."""
     return [{"notebook": r.notebook, "status": r.status, "error": f"{r.cell}: {r.error}" if r.cell else r.error,
-             "seconds": r.seconds, "results": r.results} for r in runs]
-
-
-def write_summary(out: Path, rows: list[dict]) -> None:
-    """Write results.json, results.csv (one row per recorded result) and summary.md."""
-    (out / "results.json").write_text(json.dumps(rows, indent=2, ensure_ascii=False) + "\n")
-    with open(out / "results.csv", "w", newline="", encoding="utf-8") as handle:
-        writer = csv.writer(handle)
-        writer.writerow(["notebook", "status", "seconds", "result", "value"])
-        for row in rows:
-            for name, value in (row["results"] or {"": ""}).items():
-                writer.writerow([row["notebook"], row["status"], f"{row['seconds']:.1f}", name, json.dumps(value)])
-    lines = ["# Course run", "", "| notebook | status | minutes | results |", "|---|---|---|---|"]
-    for row in rows:
-        shown = ", ".join(f"{k} = {shown_value(v)}" for k, v in row["results"].items())
-        status = row["status"] if row["status"] == "ok" else f"FAILED ({row['error']})"
-        lines.append(f"| {row['notebook']} | {status.replace('|', '/')} | {row['seconds'] / 60:.1f} | {shown} |")
-    (out / "summary.md").write_text("\n".join(lines) + "\n")
+             "seconds": r.seconds, "worker": r.worker, "results": r.results} for r in runs]
 
 
 def main(argv: list[str] | None = None) -> int:
     """Command line: run the chosen notebooks once each and write the summary (or regenerate them in place)."""
     parser = argparse.ArgumentParser(prog="python -m course_utils.instructor.course_run", description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("notebooks", nargs="*", help="notebook names (default: all, in course order)")
-    parser.add_argument("--out", default="outputs/course", help="folder for executed copies and the summary")
+    parser.add_argument("--out", help=f"folder for executed copies and the summary (default {DEFAULT_OUT['full']}, "
+                                         f"with --quick {DEFAULT_OUT['quick']})")
     parser.add_argument("--quick", action="store_true", help="run each notebook's quick profile")
     parser.add_argument("--in-place", action="store_true", help="overwrite notebooks/ with full-run outputs")
     parser.add_argument("-j", "--workers", type=int, default=1, help="notebooks run in parallel (default 1)")
     parser.add_argument("--timeout", type=int, default=CELL_TIMEOUT,
                         help=f"seconds allowed per cell before the run is failed (default {CELL_TIMEOUT}: no lesson cell "
                              "needs more than a few minutes, so a hung kernel fails the run instead of blocking it)")
+    add_scheduler_option(parser)
     args = parser.parse_args(argv)
     if args.workers < 1:
         parser.error(f"--workers must be at least 1, got {args.workers}")
+    try:
+        scheduler = resolve_scheduler(args.scheduler)
+    except RequestError as exc:
+        parser.error(str(exc))
+    problem = check_environment_data_root()  # before any kernel starts, not 12 cells into the first lesson
+    if problem:
+        print(f"error: {problem}", file=sys.stderr)
+        return 2
     notebooks = course_notebooks(args.notebooks)
     if not notebooks:
         raise SystemExit(f"No notebooks found in {display_path(NOTEBOOK_DIR)}.")
-    out = Path(args.out).resolve()
+    profile = "quick" if args.quick else "full"
+    out = Path(args.out or DEFAULT_OUT[profile]).resolve()
     try:
         runs = plan(notebooks, out, args.quick, args.in_place)
     except RequestError as exc:
         raise SystemExit(str(exc)) from exc
-    profile = "quick" if args.quick else "full"
-    print(f"{len(runs)} notebook(s), {profile} profile, {args.workers} worker(s)"
+    where = f"on the Dask scheduler {scheduler}" if scheduler else f"{args.workers} worker(s)"
+    print(f"{len(runs)} notebook(s), {profile} profile, {where}"
           f"{' (regenerating in place)' if args.in_place else ''} ...", flush=True)
-    runs = run_all(runs, workers=args.workers, redo=True, timeout=args.timeout, keep_records=False)
+    try:
+        runs = run_all(runs, workers=args.workers, redo=True, timeout=args.timeout, keep_records=False,
+                       scheduler=scheduler)
+    except RequestError as exc:  # cluster.SchedulerError: unreachable, no workers, other versions; nothing ran
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
     for run in runs:
         if args.in_place and run.status == "ok":
             strip_volatile_metadata(Path(run.output))
@@ -111,10 +113,12 @@ def main(argv: list[str] | None = None) -> int:
         elif args.in_place:
             print(f"  {run.notebook}: left unchanged; the failed run is in {display_path(Path(run.output))}")
         state = "ok" if run.status == "ok" else f"FAILED at {run.cell or 'unknown cell'}: {run.error}"
-        print(f"  {run.notebook}: {state} in {run.seconds / 60:.1f} min; results: {run.results}", flush=True)
+        print(f"  {run.notebook}: {state} in {run.seconds / 60:.1f} min on {run.worker}; "
+              f"{headline_text(run.notebook, run.results) or 'no results'}",
+              flush=True)
     if not args.in_place:
         out.mkdir(parents=True, exist_ok=True)
-        write_summary(out, as_rows(runs))
+        write_course_summary(out, as_rows(runs), profile)
         write_html(runs, out / "report.html", title=f"Course run ({profile} profile)")
         print(f"Executed notebooks and summary.md / results.csv / results.json / report.html are in "
               f"{display_path(out)}")
