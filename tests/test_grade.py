@@ -378,3 +378,25 @@ def test_grading_the_real_lesson_02(tmp_path):
     with open(tmp_path / "out" / "grades.csv", encoding="utf-8-sig") as handle:
         totals = {row["student"]: row["total"] for row in csv.DictReader(handle)}
     assert totals == {"full": "4", "zero": "0"}
+
+
+def test_new_outputs_in_the_instructor_notebook_do_not_force_a_regrade_but_new_points_do(tmp_path):
+    lessons = tmp_path / "lessons"
+    lessons.mkdir()
+    (lessons / "fixture_checks.py").write_text((FIXTURES / "fixture_checks.py").read_text())
+    nb = json.loads(LESSON.read_text())
+    (lessons / LESSON.name).write_text(json.dumps(nb))
+    save(tmp_path / "subs", "ana", full())
+
+    def run() -> dict:
+        return grade_class(tmp_path / "subs", ["92"], tmp_path / "out", limits=LIMITS, notebook_dir=lessons,
+                           progress=False)
+
+    assert run()["graded"] == 1
+    nb["cells"][position(nb, SOLUTION_1)]["outputs"] = [{"output_type": "stream", "name": "stdout", "text": "19.4\n"}]
+    (lessons / LESSON.name).write_text(json.dumps(nb))
+    assert run()["graded"] == 0, "a regenerated lesson (new outputs only) keeps the grades"
+    nb["cells"][position(nb, CHECK_2)]["metadata"]["course_kit"] = {"points": 2}
+    (lessons / LESSON.name).write_text(json.dumps(nb))
+    assert run()["graded"] == 1
+    assert [(s, t) for s, t, _ in gradings(tmp_path / "out" / "gradebook.sqlite")] == [("ana", 2.0), ("ana", 3.0)]

@@ -109,11 +109,36 @@ def parse_size(text: str) -> int:
     return size
 
 
+def checker_files(lesson: Lesson) -> list[Path]:
+    """The source files of the checker modules a lesson's check cells import (found from the lesson's folder)."""
+    import importlib.util
+
+    files = []
+    sys.path.insert(0, str(lesson.path.parent))
+    try:
+        for name in lesson.modules:
+            try:
+                spec = importlib.util.find_spec(name)
+            except (ImportError, ValueError):
+                continue
+            if spec is not None and spec.origin and Path(spec.origin).is_file():
+                files.append(Path(spec.origin))
+    finally:
+        sys.path.remove(str(lesson.path.parent))
+    return files
+
+
 def grader_key(lesson: Lesson, limits: Limits, parameters: dict) -> str:
-    """A hash of everything that decides a grade besides the submission: instructor notebook, grader, limits."""
+    """A hash of everything that decides a grade besides the submission: the lesson's exercises (check sources,
+    points, where they sit), the student version's cells, the checker modules' code, the grader and its limits.
+    Not the instructor notebook's outputs: regenerating a lesson does not force a class to be graded again."""
     digest = hashlib.sha256()
     digest.update(GRADER_VERSION.encode())
-    digest.update(file_digest(lesson.path).encode())
+    digest.update(json.dumps([[e.key, e.points, e.source, e.solution_id] for e in lesson.exercises]).encode())
+    digest.update(json.dumps([[c.get("id"), c.get("source")] for c in lesson.student["cells"]],
+                             default=str).encode())
+    for path in checker_files(lesson):
+        digest.update(path.read_bytes())
     digest.update(KERNEL_SOURCE.read_bytes())
     digest.update(json.dumps([limits.cell_timeout, limits.notebook_timeout, limits.memory, parameters],
                              sort_keys=True, default=str).encode())
@@ -197,7 +222,8 @@ def execute(prepared: Prepared, lesson: Lesson, limits: Limits, parameters: dict
             result = {"finished": False, "kind": "GraderCrash",
                       "error": f"the process running the notebook ended with code {child.returncode}"}
         finally:
-            kill_tree(child.pid)
+            if child.poll() is None:  # only while not yet reaped: a reaped child's pid may belong to another process
+                kill_tree(child.pid)
     seconds = time.perf_counter() - start
     try:
         executed = json.loads(output.read_text(encoding="utf-8"))
