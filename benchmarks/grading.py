@@ -1,5 +1,5 @@
 #!/usr/bin/env python3
-"""Benchmark 8: grading a class: seconds per submission and the whole-class time, N submissions of one lesson.
+"""Benchmark 9: grading a class: seconds per submission and the whole-class time, N submissions of one lesson.
 
 Run: .venv/bin/python benchmarks/grading.py [--lesson 02] [--students 40] [-j 2]
 The class is built from the lesson's student version: a third full marks (solutions from the instructor version),
