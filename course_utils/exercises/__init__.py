@@ -13,12 +13,14 @@ class ExerciseFailed(AssertionError):
 def require_answer(value: Any, exercise: str) -> None:
     """Fail with a 'not answered' hint when the answer is still None."""
     if value is None:
+        show_hints_without_traceback()
         raise ExerciseFailed(f"{exercise}: {NOT_ANSWERED}")
 
 
 def require(condition: bool, exercise: str, hint: str) -> None:
     """Fail with the hint unless the condition holds."""
     if not condition:
+        show_hints_without_traceback()  # also when this module was imported before the kernel's shell existed
         raise ExerciseFailed(f"{exercise}: not quite. Hint: {hint}")
 
 
