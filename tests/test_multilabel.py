@@ -103,3 +103,38 @@ def test_baselines():
     rare = torch.tensor([[0, 0, 1], [0, 0, 0], [0, 0, 0]]).float()
     assert frequent_tags_baseline(rare, 1)[0].tolist() == [0, 0, 1]  # never an empty prediction
     assert all_positive_baseline(2, 3).sum() == 6
+
+
+def test_a_probability_exactly_on_the_threshold_is_predicted_like_in_metrics():
+    from course_utils.metrics import binary_counts
+
+    probs = torch.tensor([[0.3, 0.5], [0.5, 0.7]])
+    assert apply_thresholds(probs, 0.5).tolist() == [[0.0, 1.0], [1.0, 1.0]]
+    assert apply_thresholds(probs, torch.tensor([0.3, 0.71])).tolist() == [[1.0, 0.0], [1.0, 0.0]]
+    # the binary metrics use the same rule: a score equal to the threshold is positive
+    assert binary_counts([0.5], [1], 0.5).tp == 1
+
+
+def test_f2_from_logits_thresholds_probabilities_not_raw_logits():
+    # logit 0.2 -> sigmoid 0.55 (on); logit -0.3 -> 0.43 (off). Raw logits against 0.5 would give the opposite for 0.2.
+    logits, targets = torch.tensor([[0.2, -0.3]]), torch.tensor([[1.0, 0.0]])
+    assert f2_from_logits(logits, targets) == 1.0
+    assert f2_from_logits(torch.tensor([[0.0, -0.3]]), targets) == 1.0  # sigmoid(0) = 0.5 is on the threshold: predicted
+
+
+@pytest.mark.parametrize("seed", range(5))
+def test_metrics_agree_with_scikit_learn_on_random_cases_with_ties(seed):
+    from sklearn.metrics import fbeta_score, precision_score, recall_score
+
+    from course_utils.metrics import binary_counts
+
+    rng = np.random.default_rng(seed)
+    probs = torch.tensor(rng.choice([0.1, 0.3, 0.5, 0.7], size=(40, 6)))  # many exact ties, some on the threshold
+    targets = torch.tensor(rng.integers(0, 2, size=(40, 6)))
+    predicted = apply_thresholds(probs, 0.5)
+    assert mean_fbeta(predicted, targets) == pytest.approx(
+        fbeta_score(targets.numpy(), predicted.numpy(), beta=2, average="samples", zero_division=1.0))
+    scores, truth = probs[:, 0].numpy(), targets[:, 0].numpy()
+    counts = binary_counts(scores, truth, 0.5)
+    assert counts.precision == pytest.approx(precision_score(truth, scores >= 0.5, zero_division=0.0))
+    assert counts.recall == pytest.approx(recall_score(truth, scores >= 0.5, zero_division=0.0))
