@@ -28,7 +28,6 @@ Example (lesson 01: a FeedForwardNet trained on flattened MNIST inputs normalise
 """
 from __future__ import annotations
 
-import hashlib
 import json
 import math
 import os
@@ -42,6 +41,7 @@ import numpy as np
 import torch
 from torch import nn
 
+from .hashing import file_digest
 from .models import FeedForwardNet
 from .paths import display_path
 from .reproducibility import package_version
@@ -96,15 +96,6 @@ def standardize_preprocessing(mean: float | Sequence[float], std: float | Sequen
     if not math.isfinite(divisor) or divisor <= 0:
         raise ValueError(f"divisor must be a positive number, got {divisor!r}.")
     return {"type": "standardize", "divisor": float(divisor), "mean": mean_, "std": std_}
-
-
-def file_sha256(path: Path) -> str:
-    """SHA-256 hex digest of a file."""
-    digest = hashlib.sha256()
-    with open(path, "rb") as handle:
-        for chunk in iter(lambda: handle.read(1 << 20), b""):
-            digest.update(chunk)
-    return digest.hexdigest()
 
 
 def _json_ready(value: Any, what: str) -> Any:
@@ -383,7 +374,7 @@ def save_bundle(
     tmp = weights.with_suffix(".pt.tmp")
     torch.save({k: v.detach().cpu() for k, v in model.state_dict().items()}, tmp)
     os.replace(tmp, weights)
-    meta["weights_sha256"] = file_sha256(weights)
+    meta["weights_sha256"] = file_digest(weights)
     tmp_meta = folder / (META_FILE + ".tmp")
     tmp_meta.write_text(json.dumps(meta, indent=2) + "\n", encoding="utf-8")
     os.replace(tmp_meta, folder / META_FILE)
@@ -426,11 +417,11 @@ def load_bundle(path: str | os.PathLike[str], map_location: str | torch.device =
         raise FileNotFoundError(f"The bundle folder {display_path(folder)} has no {weights.name}; it is incomplete. "
                                 "Save the model again with save_bundle.")
     expected = meta.get("weights_sha256")
-    if expected and file_sha256(weights) != expected:
+    if expected and file_digest(weights) != expected:
         time.sleep(0.5)  # save_bundle may be rewriting this bundle right now (weights first, then the JSON)
         meta = read_bundle_meta(folder)
         expected = meta.get("weights_sha256")
-    if expected and file_sha256(weights) != expected:
+    if expected and file_digest(weights) != expected:
         raise BundleError(f"{display_path(weights)} does not match the checksum in {META_FILE}: the file is damaged "
                           "or was replaced. Save the model again with save_bundle.")
     meta_name = display_path(folder / META_FILE)

@@ -9,6 +9,7 @@ import urllib.error
 import urllib.request
 from pathlib import Path
 
+from .hashing import file_digest
 from .paths import display_path
 
 USER_AGENT = "course-kit/0.1 (+python urllib)"
@@ -20,15 +21,6 @@ class DownloadError(RuntimeError):
 
 class ChecksumError(RuntimeError):
     """The fetched file does not match its published checksum."""
-
-
-def file_digest(path: str | os.PathLike[str], algorithm: str = "sha256") -> str:
-    """Return the hex digest of a file, read in chunks."""
-    digest = hashlib.new(algorithm)
-    with open(path, "rb") as handle:
-        for chunk in iter(lambda: handle.read(1 << 20), b""):
-            digest.update(chunk)
-    return digest.hexdigest()
 
 
 def normalise_digest(expected: str, algorithm: str) -> str:
@@ -52,7 +44,7 @@ def verify_checksum(
 ) -> None:
     """Raise ChecksumError (naming `what`, default the path) unless the file's digest equals the expected one."""
     wanted = normalise_digest(expected, algorithm)
-    actual = file_digest(path, algorithm)
+    actual = file_digest(path, algorithm=algorithm)
     if actual != wanted:
         raise ChecksumError(f"{what or display_path(path)} has {algorithm} {actual}, expected {wanted}. {advice}")
 

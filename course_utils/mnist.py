@@ -114,7 +114,7 @@ def find_idx(raw_dir: Path, stem: str) -> Path | None:
 def check_archive(path: Path) -> None:
     """Refuse a .gz MNIST archive whose md5 differs from torchvision's published value."""
     expected = dict(mnist_resources()).get(path.name)
-    if expected and file_digest(path, "md5") != expected:
+    if expected and file_digest(path, algorithm="md5") != expected:
         raise ChecksumError(
             f"{display_path(path)} does not match the published MD5 {expected}; it was not used. "
             "Delete it and download MNIST again (or copy the original file)."
