@@ -137,3 +137,9 @@ def test_summary_has_a_short_section_per_lesson_and_a_partial_run_says_what_is_e
     with open(out / "results.csv", newline="", encoding="utf-8") as handle:
         ran = {(r["notebook"], r["ran"]) for r in csv.DictReader(handle)}
     assert ran == {("01_lesson", "earlier"), ("42_legacy", "now")}
+
+
+def test_a_lesson_section_names_the_worker_that_ran_it():
+    row = {"notebook": "02_gradient_descent", "status": "ok", "seconds": 12.0, "results": {}, "worker": "tcp://10.0.0.5:40123"}
+    assert "- ran on: tcp://10.0.0.5:40123" in course_summary.lesson_section(row)
+    assert not any(line.startswith("- ran on") for line in course_summary.lesson_section({**row, "worker": ""}))

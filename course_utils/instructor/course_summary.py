@@ -102,6 +102,8 @@ def lesson_section(row: dict) -> list[str]:
         lines += [f"- error: {row.get('error') or 'unknown'}"]
     results = row.get("results") or {}
     lines += [f"- data: {data_text(results)}"]
+    if row.get("worker"):
+        lines += [f"- ran on: {row['worker']}"]
     headlines = headline_text(row["notebook"], results)
     if headlines:
         lines += [f"- {headlines}"]
