@@ -25,8 +25,8 @@ def test_quick_run_records_every_model_and_the_verdicts(results):
     for key in ("test_accuracy_rnn", "test_accuracy_rnn_random_init", "test_accuracy_rnn_frozen_w2v",
                 "test_accuracy_rnn_whitespace", "test_accuracy_bow_logreg", "test_accuracy_chance"):
         assert key in results
-    assert {results[k]["verdict"] for k in ("rnn_vs_bow", "negation_rnn_vs_bow", "subword_vs_whitespace")} <= {
-        "ahead of", "level with", "behind"}
+    compared = ("rnn_vs_bow", "subword_vs_whitespace") + (() if results["is_fallback"] else ("negation_rnn_vs_bow",))
+    assert {results[k]["verdict"] for k in compared} <= {"ahead of", "level with", "behind"}
 
 
 def test_plain_rnn_gradient_vanishes_and_the_keeping_gru_keeps_it(results):
