@@ -289,7 +289,7 @@ class Bundle:
 
         Scaling runs in float64 for float64 inputs (matching NumPy scalers exactly), else in float32 (matching
         mnist.to_inputs exactly); the result is always float32."""
-        x = torch.as_tensor(np.asarray(raw) if not isinstance(raw, torch.Tensor) else raw)
+        x = torch.as_tensor(np.array(raw) if not isinstance(raw, torch.Tensor) else raw)  # a copy: raw may be read-only
         x = x.double() if x.dtype == torch.float64 else x.float()
         if x.ndim == 1 or (self.input_spec.get("kind") == "image" and list(x.shape) == list(self.input_spec["shape"])):
             x = x.unsqueeze(0)

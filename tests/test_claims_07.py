@@ -17,7 +17,8 @@ def rule(comparison: dict) -> str:
 def test_summary_does_not_say_rnn_beats_bow_and_the_printed_verdict_follows_the_rule():
     r = results(NAME)
     comparison = r["rnn_vs_bow"]
-    assert comparison["mean_a"] == r["test_accuracy_rnn"] and comparison["mean_b"] == r["test_accuracy_bow_logreg"]
+    assert abs(comparison["mean_a"] - r["test_accuracy_rnn"]) < 1e-4
+    assert abs(comparison["mean_b"] - r["test_accuracy_bow_logreg"]) < 1e-4
     assert comparison["verdict"] == rule(comparison)
     assert "beats a bag-of-words" not in markdown(NAME)
 
@@ -34,11 +35,11 @@ def test_plain_rnn_gradient_vanished_by_orders_of_magnitude_and_exploded_with_la
     assert norms["plain RNN, W_hh × 3"][0] > norms["plain RNN, W_hh × 3"][-1]
 
 
-def test_fresh_gru_is_no_better_than_the_plain_rnn_but_a_keeping_gru_is_far_better():
+def test_fresh_gru_does_better_than_the_plain_rnn_but_still_vanishes_and_a_keeping_gru_is_far_better():
     norms = {k: np.array(v) for k, v in results(NAME)["gradient_norms"].items()}
     ratio = {k: v[0] / v[-1] for k, v in norms.items()}
-    assert ratio["GRU"] < 10 * ratio["plain RNN"]
-    assert ratio["GRU, update gate keeping 90%"] > 1e3 * ratio["plain RNN"]
+    assert ratio["plain RNN"] < ratio["GRU"] < 1e-4
+    assert ratio["GRU, update gate keeping 90%"] > 1e3 * ratio["GRU"]
 
 
 def test_no_training_review_occurs_verbatim_in_the_test_split():
