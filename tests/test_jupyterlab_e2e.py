@@ -187,13 +187,15 @@ def widget_cell_state(cell) -> dict:
     }""")
 
 
-def change_widget(cell, kind: str, text: str | None) -> None:
-    """Move the slider by three steps, tick the first checkbox, or type text into the box."""
+def change_widget(cell, kind: str, text: str | None, steps: int | None = 3) -> None:
+    """Move the slider by some steps (None: to its end), tick the first checkbox, or type text into the box."""
     if kind == "slider":
         handle = cell.locator(".widget-slider .noUi-handle").first
         handle.wait_for(state="visible", timeout=30_000)
         handle.focus()
-        for _ in range(3):
+        if steps is None:  # a lesson's slider goes all the way: a few small steps may not change a rounded result
+            handle.press("End")
+        for _ in range(steps or 0):
             handle.press("ArrowRight")
     elif kind == "checkbox":
         cell.locator(".widget-checkbox input").first.click()
@@ -230,7 +232,7 @@ def test_notebook_runs_in_jupyterlab_and_its_widget_reacts(lab, browser, source)
         before = widget_cell_state(slider_cell)
         assert before["text"].strip() or before["images"], "the widget cell displays something besides its input"
         slider_cell.screenshot(path=str(SHOTS / f"{source.stem}-widget-before.png"))
-        change_widget(slider_cell, kind, text)
+        change_widget(slider_cell, kind, text, steps=3 if source.stem.startswith("93") else None)
         deadline = time.monotonic() + 60
         after = before
         while after == before and time.monotonic() < deadline:
@@ -243,7 +245,8 @@ def test_notebook_runs_in_jupyterlab_and_its_widget_reacts(lab, browser, source)
         if before["images"]:
             assert after["images"] and after["images"] != before["images"], "the figure follows the slider"
 
-        page.keyboard.press("Control+s")
+        page.evaluate("() => document.activeElement && document.activeElement.blur()")  # leave a text box first:
+        page.keyboard.press("Control+s")  # Ctrl+S typed into a widget's input box would not save the notebook
         time.sleep(2)
         saved = nbformat.read(root / "notebooks" / source.name, as_version=4)
         errors = [o for c in saved.cells if c.cell_type == "code" for o in c.outputs if o.output_type == "error"]
