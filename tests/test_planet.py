@@ -16,7 +16,7 @@ import pytest
 import torch
 from PIL import Image
 
-from course_utils import planet, planet_synthetic
+from course_utils import planet
 from course_utils.planet import (
     CSV_NAME, IMAGE_DIR, TAGS, PlanetDataError, decode_chip, jpeg_bytes, load_planet, publish_folder, read_labels,
 )

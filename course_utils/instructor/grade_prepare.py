@@ -15,7 +15,6 @@ import re
 import secrets
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
 
 from .student import BEGIN, CHECK_CALL, ANSWERS_TAG, cell_source, student_version
 from .values import RequestError
