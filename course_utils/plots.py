@@ -9,6 +9,7 @@ import numpy as np
 import seaborn as sns
 import torch
 
+from .i18n import language
 from .train import History
 
 FIGURE_DPI = 80
@@ -24,6 +25,8 @@ def use_course_style() -> None:
         set_matplotlib_formats("png")
     except ImportError:
         pass
+    if language() == "ko":  # the theme resets the font family: keep Hangul drawable in the Korean edition
+        use_korean_font()
 
 
 def plot_history(history: History, title: str = "Learning curves") -> plt.Figure:

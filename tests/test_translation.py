@@ -1,0 +1,185 @@
+"""The Korean edition: complete, fresh, built from its sources, faithful in formulas and links, and consistent in terms."""
+from __future__ import annotations
+
+import json
+import re
+import shutil
+from pathlib import Path
+
+import pytest
+import yaml
+
+from course_utils.instructor import translation
+from course_utils.instructor.translation import (
+    LANGUAGE_CELL_ID, TranslationError, build_edition, cell_text, english_notebooks, load_translation, render,
+    source_hash, translation_path, translation_status, update_translation,
+)
+
+LESSONS = english_notebooks()
+GLOSSARY = yaml.safe_load((translation.TRANSLATION_DIR / "ko" / "glossary.yml").read_text(encoding="utf-8"))
+HANGUL = re.compile(r"[가-힣]")
+DISPLAY_MATH = re.compile(r"\$\$.+?\$\$", re.S)
+INLINE_MATH = re.compile(r"\$[^$\n]+\$")
+CODE = re.compile(r"```.*?```|`[^`\n]+`", re.S)
+URL = re.compile(r"\]\(([^)\s]+)\)")
+NOT_PROSE = [CODE, DISPLAY_MATH, INLINE_MATH, re.compile(r"\]\([^)]*\)"), re.compile(r"<[^>]+>")]
+
+
+def prose(text: str) -> str:
+    """Markdown without code, math, link targets and HTML tags: the words a glossary term can appear in."""
+    for pattern in NOT_PROSE:
+        text = pattern.sub(" ", text)
+    return text
+
+
+def english_terms(text: str) -> set[int]:
+    """Indices of the glossary terms an English text uses, longest terms first so they hide their parts."""
+    found, rest = set(), prose(text)
+    for index in sorted(range(len(GLOSSARY)), key=lambda i: -len(GLOSSARY[i]["en"])):
+        pattern = re.compile(rf"(?<![\w-])(?:{GLOSSARY[index]['en']})(?![\w-])", re.I)
+        if pattern.search(rest):
+            found.add(index)
+            rest = pattern.sub(" ", rest)
+    return found
+
+
+def cells_of(notebook: Path) -> list[tuple[dict, str]]:
+    """(English markdown cell, Korean text) in notebook order."""
+    korean = load_translation(translation_path(notebook))
+    return [(cell, korean[cell["id"]]["text"]) for cell in json.loads(notebook.read_text(encoding="utf-8"))["cells"]
+            if cell["cell_type"] == "markdown" and cell["id"] in korean]
+
+
+@pytest.mark.parametrize("notebook", LESSONS, ids=lambda p: p.stem)
+def test_every_markdown_cell_has_a_fresh_translation(notebook):
+    status = translation_status(notebook)
+    assert status.complete, status.describe() + " (python -m course_utils.instructor.translation todo " + notebook.stem[:2] + ")"
+
+
+@pytest.mark.parametrize("notebook", LESSONS, ids=lambda p: p.stem)
+def test_the_korean_notebook_is_built_from_its_sources(notebook):
+    target = translation.edition_path(notebook)
+    assert target.exists(), f"{target.name} missing: python -m course_utils.instructor.translation build"
+    assert target.read_text(encoding="utf-8") == render(build_edition(notebook)), \
+        f"{target.name} is stale: python -m course_utils.instructor.translation build"
+
+
+@pytest.mark.parametrize("notebook", LESSONS, ids=lambda p: p.stem)
+def test_translations_keep_formulas_links_and_code(notebook):
+    for cell, korean in cells_of(notebook):
+        english = cell_text(cell)
+        for pattern, what in [(DISPLAY_MATH, "display formula"), (URL, "link target")]:
+            for item in pattern.findall(english):
+                if what == "link target" and "colab.research.google.com" in item:
+                    continue
+                assert item in korean, f"{notebook.name} cell {cell['id']}: the {what} {item[:60]!r} is missing in Korean"
+        assert sorted(INLINE_MATH.findall(english)) == sorted(INLINE_MATH.findall(korean)), \
+            f"{notebook.name} cell {cell['id']}: inline formulas differ from the English cell"
+        if len(prose(english).split()) >= 5:
+            assert HANGUL.search(korean), f"{notebook.name} cell {cell['id']}: no Korean text"
+
+
+@pytest.mark.parametrize("notebook", LESSONS, ids=lambda p: p.stem)
+def test_glossary_terms_are_used_consistently(notebook):
+    first_use_checked: set[int] = set()
+    for cell, korean in cells_of(notebook):
+        for index in sorted(english_terms(cell_text(cell))):
+            term = GLOSSARY[index]
+            assert term["ko"] in korean, (f"{notebook.name} cell {cell['id']}: the English says "
+                                          f"{term['en']!r}; the Korean must use {term['ko']!r} (glossary)")
+        for index, term in enumerate(GLOSSARY):
+            for variant in term.get("avoid", []):
+                assert variant not in korean, f"{notebook.name} cell {cell['id']}: write {term['ko']!r}, not {variant!r}"
+            at = prose(korean).find(term["ko"])
+            if at < 0 or index in first_use_checked:
+                continue
+            first_use_checked.add(index)
+            follows = prose(korean)[at + len(term["ko"]): at + len(term["ko"]) + 60]
+            assert re.match(rf"[가-힣]{{0,2}}\s?\((?:{term['en']})", follows, re.I), (
+                f"{notebook.name} cell {cell['id']}: first use of {term['ko']!r} needs the English term in "
+                f"parentheses, e.g. '{term['ko']}({term['en'].split('|')[0]})'")
+
+
+def test_glossary_has_the_slides_terms():
+    korean = {term["ko"] for term in GLOSSARY}
+    assert {"경사하강법", "오류역전파", "과적합", "교차 검증", "정밀도", "재현율", "합성곱 신경망", "순환 신경망", "단어 임베딩"} <= korean
+
+
+# --- the build itself, on a small notebook in a temporary repository --------------------------------------------
+
+@pytest.fixture
+def tiny(tmp_path, monkeypatch):
+    """A two-lesson-free repository: one English notebook with a title, a Colab cell, a parameters cell and a formula."""
+    notebooks = tmp_path / "notebooks"
+    notebooks.mkdir()
+    cells = [
+        {"cell_type": "markdown", "id": "title", "metadata": {}, "source": [
+            "# 01 · Tiny\n", "\n", "[![Open In Colab](https://colab.research.google.com/assets/colab-badge.svg)]"
+            "(https://colab.research.google.com/github/dl-course-kit/deep-learning-course-kit/blob/main/notebooks/01_tiny.ipynb)"]},
+        {"cell_type": "code", "id": "colab", "metadata": {}, "execution_count": 1, "outputs": [], "source": ["# Colab setup"]},
+        {"cell_type": "code", "id": "params", "metadata": {"tags": ["parameters"]}, "execution_count": 2,
+         "outputs": [{"name": "stdout", "output_type": "stream", "text": ["42\n"]}], "source": ["SEED = 42"]},
+        {"cell_type": "markdown", "id": "math", "metadata": {}, "source": ["See [the README](../README.md): $$y = wx$$"]},
+    ]
+    nb = {"cells": cells, "metadata": {"kernelspec": {"name": "python3"}}, "nbformat": 4, "nbformat_minor": 5}
+    path = notebooks / "01_tiny.ipynb"
+    path.write_text(json.dumps(nb, indent=1), encoding="utf-8")
+    monkeypatch.setattr(translation, "TRANSLATION_DIR", tmp_path / "translations")
+    monkeypatch.setattr(translation, "NOTEBOOK_DIR", notebooks)
+    monkeypatch.setattr(translation, "REPO", tmp_path)
+    return path
+
+
+def test_build_translates_markdown_and_keeps_code_and_outputs(tiny):
+    update_translation(tiny, {"title": "# 01 · 작은 예제\n\n[![Open In Colab](https://colab.research.google.com/assets/colab-badge.svg)]"
+                                       "(https://colab.research.google.com/github/dl-course-kit/deep-learning-course-kit/blob/main/notebooks/01_tiny.ipynb)",
+                              "math": "[README](../README.md)를 보세요: $$y = wx$$"})
+    built = build_edition(tiny)
+    english = json.loads(tiny.read_text(encoding="utf-8"))
+    ids = [cell["id"] for cell in built["cells"]]
+    assert ids == ["title", "colab", LANGUAGE_CELL_ID, "params", "math"]
+    assert "use_language(\"ko\")" in cell_text(built["cells"][2])
+    assert built["cells"][3] == english["cells"][2]  # code, parameters tag and outputs unchanged
+    assert "notebooks/ko/01_tiny.ipynb" in cell_text(built["cells"][0])
+    assert "](../../README.md)" in cell_text(built["cells"][4])  # one folder deeper
+    assert built["metadata"]["course_kit"]["edition"] == {"language": "ko", "translated_from": "../01_tiny.ipynb"}
+
+
+def test_a_changed_english_cell_makes_its_translation_stale(tiny):
+    update_translation(tiny, {"title": "# 제목", "math": "$$y = wx$$ 입니다"})
+    assert translation_status(tiny).complete
+    nb = json.loads(tiny.read_text(encoding="utf-8"))
+    nb["cells"][3]["source"] = ["See the README: $$y = 2wx$$"]
+    tiny.write_text(json.dumps(nb), encoding="utf-8")
+    status = translation_status(tiny)
+    assert status.stale == ["math"] and not status.missing
+    with pytest.raises(TranslationError, match="math"):
+        build_edition(tiny)
+
+
+def test_a_missing_or_orphaned_translation_is_named(tiny):
+    path = update_translation(tiny, {"title": "# 제목"})
+    status = translation_status(tiny)
+    assert status.missing == ["math"]
+    data = yaml.safe_load(path.read_text(encoding="utf-8"))
+    data["cells"]["gone"] = {"source": source_hash("x"), "text": "사라진 셀"}
+    path.write_text(yaml.safe_dump(data, allow_unicode=True), encoding="utf-8")
+    assert translation_status(tiny).orphaned == ["gone"]
+
+
+def test_the_check_command_fails_on_a_stale_notebook(tiny, capsys):
+    update_translation(tiny, {"title": "# 제목", "math": "$$y = wx$$ 입니다"})
+    assert translation.main(["build"]) == 0
+    target = translation.edition_path(tiny)
+    assert translation.main(["build", "--check"]) == 0
+    target.write_text(target.read_text(encoding="utf-8").replace("제목", "옛 제목"), encoding="utf-8")
+    assert translation.main(["build", "--check"]) == 1
+    assert "not up to date" in capsys.readouterr().out
+
+
+def test_translation_files_store_markdown_as_literal_blocks(tiny):
+    path = update_translation(tiny, {"title": "# 제목\n\n두 번째 줄", "math": "$$y = wx$$ 입니다"})
+    assert "text: |" in path.read_text(encoding="utf-8")
+    assert load_translation(path)["title"]["text"] == "# 제목\n\n두 번째 줄\n"
+    shutil.rmtree(path.parent)
+    assert load_translation(path) == {}
