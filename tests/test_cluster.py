@@ -314,3 +314,111 @@ def test_a_file_sent_back_outside_its_folder_is_refused(tmp_path):
     with pytest.raises(ValueError, match="outside its folder"):
         cluster.store_files(run, {"run/../../escape.txt": b"x"})
     assert not (tmp_path.parent / "escape.txt").exists()
+
+
+# --- grading on the cluster ------------------------------------------------------------------------------------
+
+GRADE_LIMITS = None
+
+
+def grading_class(root: Path, markers: Path | None = None) -> None:
+    """ana solves both exercises, ben none, carl hands in nothing; with markers, ana's notebook sleeps mid-run."""
+    from test_grade import code, full, insert_after, save, untouched, SOLUTION_1
+
+    nb = full()
+    if markers is not None:  # the kernel's grandparent is the worker process (worker -> runner -> kernel)
+        nb = insert_after(nb, SOLUTION_1, code(
+            "import os, time\nfrom pathlib import Path\n"
+            "stat = Path(f'/proc/{os.getppid()}/stat').read_text()\n"
+            "worker = int(stat.rsplit(')', 1)[1].split()[1])\n"
+            f"marker = Path({str(markers)!r}, f'{{worker}}-{{os.getpid()}}')\n"
+            "marker.write_text('started')\ntime.sleep(6)\nmarker.write_text('finished')", "sleepy"))
+    save(root, "ana", nb)
+    save(root, "ben", untouched())
+    (root / "carl").mkdir(parents=True)
+
+
+def graded_rows(out: Path) -> dict[str, tuple]:
+    import sqlite3
+
+    with sqlite3.connect(out / "gradebook.sqlite") as db:
+        return {s: (st, t, w) for s, st, t, w in db.execute("SELECT student, status, total, worker FROM gradings")}
+
+
+@pytest.mark.notebooks
+@pytest.mark.timeout(300)
+def test_grading_on_a_cluster_gives_the_local_grades_and_names_the_workers(tmp_path, dask_cluster):
+    from course_utils.instructor.grade import Limits, grade_class
+
+    local, client = dask_cluster
+    grading_class(tmp_path / "subs")
+    limits = Limits(cell_timeout=30, notebook_timeout=90, memory=2 << 30)
+    common = dict(limits=limits, notebook_dir=FIXTURES, progress=False)
+    grade_class(tmp_path / "subs", ["92"], tmp_path / "here", **common)
+    grade_class(tmp_path / "subs", ["92"], tmp_path / "there", scheduler=local.scheduler_address, **common)
+    here, there = graded_rows(tmp_path / "here"), graded_rows(tmp_path / "there")
+    assert {s: v[:2] for s, v in here.items()} == {s: v[:2] for s, v in there.items()} == {
+        "ana": ("graded", 2.0), "ben": ("graded", 0.0), "carl": ("missing", 0.0)}
+    assert {v[2] for v in here.values()} == {"local"}
+    workers = set(client.scheduler_info()["workers"])
+    for student in ("ana", "ben"):
+        assert any(address in there[student][2] for address in workers), there[student]
+    assert there["carl"][2] == "local", "nothing to run: decided here"
+    assert (tmp_path / "there" / "executed" / "92_fixture_exercises" / "ana.ipynb").is_file()
+    with open(tmp_path / "there" / "grades.csv", encoding="utf-8-sig", newline="") as handle:
+        ran_on = {r["student"]: r["ran_on"] for r in csv.DictReader(handle)}
+    assert ran_on["ana"] == there["ana"][2]
+    assert there["ana"][2] in (tmp_path / "there" / "report.html").read_text(encoding="utf-8")
+
+
+@pytest.mark.notebooks
+@pytest.mark.timeout(300)
+def test_grading_survives_a_worker_killed_mid_notebook_and_cleans_its_scratch(tmp_path, dask_cluster):
+    import tempfile
+
+    from course_utils.instructor.grade import Limits, grade_class
+
+    local, client = dask_cluster
+    markers = tmp_path / "markers"
+    markers.mkdir()
+    grading_class(tmp_path / "subs", markers)
+    killed: dict = {}
+    watcher = kill_when_started(markers, client, killed)
+    grade_class(tmp_path / "subs", ["92"], tmp_path / "out", scheduler=local.scheduler_address,
+                limits=Limits(cell_timeout=30, notebook_timeout=120, memory=2 << 30), notebook_dir=FIXTURES,
+                progress=False)
+    watcher.join(5)
+    assert killed.get("address"), "ana's worker was killed while her notebook ran"
+    rows = graded_rows(tmp_path / "out")
+    assert rows["ana"][:2] == ("graded", 2.0) and killed["address"] not in rows["ana"][2]
+    assert rows["ben"][:2] == ("graded", 0.0)
+    states = {p.name: p.read_text() for p in markers.iterdir()}
+    assert states[next(n for n in states if n.startswith(f"{killed['pid']}-"))] == "started"
+    assert not list(Path(tempfile.gettempdir()).glob(f"{cluster.SCRATCH_PREFIX}*-{killed['pid']}-*")), \
+        "the killed worker's scratch folder was removed by a later task"
+
+
+def test_an_unreachable_scheduler_grades_nothing(tmp_path, capsys):
+    from course_utils.instructor.grade import main
+
+    grading_class(tmp_path / "subs")
+    start = time.monotonic()
+    code = main([str(tmp_path / "subs"), "--lesson", "92", "--out", str(tmp_path / "out"), "--notebook-dir",
+                 str(FIXTURES), "--scheduler", f"tcp://127.0.0.1:{free_port()}"])
+    assert code == 2 and time.monotonic() - start < 30
+    assert "Cannot reach the Dask scheduler" in capsys.readouterr().err
+    assert not (tmp_path / "out" / "grades.csv").exists()
+
+
+def test_stale_scratch_of_dead_workers_is_swept_and_live_ones_kept(tmp_path):
+    import subprocess
+
+    dead = subprocess.Popen([sys.executable, "-c", "pass"])
+    dead.wait()
+    stale = tmp_path / f"{cluster.SCRATCH_PREFIX}grade-{dead.pid}-abc"
+    alive = tmp_path / f"{cluster.SCRATCH_PREFIX}run-{os.getpid()}-def"
+    other = tmp_path / "course-kit-something-else"
+    for folder in (stale, alive, other):
+        (folder / "inside").mkdir(parents=True)
+    assert cluster.sweep_stale_scratch(tmp_path) == [stale]
+    assert not stale.exists() and alive.exists() and other.exists()

@@ -162,7 +162,8 @@ def test_the_csv_has_one_row_per_student_with_exercise_columns_and_total(graded)
     out = graded[0]
     with open(out / "grades.csv", encoding="utf-8-sig", newline="") as handle:
         table = list(csv.DictReader(handle))
-    assert list(table[0]) == ["student", "92.hours", "92.relu", "92.total", "total", "notes"]
+    assert list(table[0]) == ["student", "92.hours", "92.relu", "92.total", "total", "notes", "ran_on"]
+    assert {r["ran_on"] for r in table} == {"local"}
     got = {r["student"]: (r["92.hours"], r["92.relu"], r["total"]) for r in table}
     assert got == {s: (str(a), str(b), str(a + b)) for s, (_, a, b) in EXPECTED.items()}
     assert next(r for r in table if r["student"] == "full")["notes"] == ""
@@ -400,3 +401,28 @@ def test_new_outputs_in_the_instructor_notebook_do_not_force_a_regrade_but_new_p
     (lessons / LESSON.name).write_text(json.dumps(nb))
     assert run()["graded"] == 1
     assert [(s, t) for s, t, _ in gradings(tmp_path / "out" / "gradebook.sqlite")] == [("ana", 2.0), ("ana", 3.0)]
+
+
+def test_a_gradebook_from_before_the_worker_column_is_upgraded_and_its_spills_merged(tmp_path):
+    from course_utils.instructor.gradebook import SCHEMA, Gradebook
+
+    old_schema = SCHEMA.replace("graded_at TEXT NOT NULL,      -- UTC, ISO 8601\n    worker TEXT NOT NULL DEFAULT ''",
+                                "graded_at TEXT NOT NULL")
+    assert "worker TEXT" not in old_schema
+    row = ("2026-01-01T00:00:00Z", "ana", "92_fixture_exercises", "x.ipynb", "abc", "key", "graded", "", 2.0, 2.0,
+           1.0, "2026-01-01T00:00:01Z")
+    for path in (tmp_path / "gradebook.sqlite", tmp_path / "gradebook.unsaved-20260101-000000-000001.sqlite"):
+        with sqlite3.connect(path) as db:
+            db.executescript(old_schema)
+            db.execute("INSERT INTO gradings (run, student, lesson, file, file_sha256, grader_key, status, reason, "
+                       "total, max_total, seconds, graded_at) VALUES (?,?,?,?,?,?,?,?,?,?,?,?)", row)
+        db.close()
+    book = Gradebook(tmp_path / "gradebook.sqlite", tmp_path)
+    try:
+        previous = book.reusable("ana", "92_fixture_exercises", "abc", "key")
+        assert previous is not None and previous.total == 2.0 and previous.worker == ""
+        assert [m.name for m in book.merged] == ["gradebook.unsaved-20260101-000000-000001.sqlite"]
+    finally:
+        book.close()
+    with sqlite3.connect(tmp_path / "gradebook.sqlite") as db:
+        assert db.execute("SELECT COUNT(*), SUM(worker = '') FROM gradings").fetchone() == (2, 2)

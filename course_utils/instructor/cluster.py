@@ -1,4 +1,5 @@
-"""Run planned notebook runs on a Dask cluster instead of this machine's process pool.
+"""Run planned notebook runs (batch grids, the course run) and gradings on a Dask cluster instead of this machine's
+process pool.
 
 A scheduler is chosen with `--scheduler` (or `scheduler:` in a batch file, or $COURSE_SCHEDULER):
 ``tcp://HOST:8786`` connects to a running `dask scheduler`; ``local:N`` starts a `distributed.LocalCluster` with N
@@ -13,6 +14,8 @@ are refused too, and other course_utils sources at the same version are warned a
 A worker that dies in the middle of a run (killed, out of memory, machine gone) makes the scheduler run the task
 again on another worker, up to its `distributed.scheduler.allowed-failures` (Dask's default 3, ALLOWED_FAILURES for
 `local:N`); after that the run is reported failed with the reason. Runs that finished are stored as they arrive.
+Every task works in a scratch folder named after its worker process; the next task on that machine removes the
+folders of processes that died. Grading's tasks are in grade (grade_on_worker, grade_on_cluster).
 """
 from __future__ import annotations
 
@@ -192,6 +195,41 @@ def collected(folder: Path, prefix: str, skip: set[Path] = frozenset()) -> dict[
             for p in sorted(folder.rglob("*")) if p.is_file() and not p.is_symlink() and p not in skip}
 
 
+SCRATCH_PREFIX = "course-kit-task-"
+
+
+@contextmanager
+def scratch_folder(kind: str) -> Iterator[Path]:
+    """A temporary folder for one task, named after this process so that a later task can remove it if we die."""
+    folder = Path(tempfile.mkdtemp(prefix=f"{SCRATCH_PREFIX}{kind}-{os.getpid()}-"))
+    try:
+        yield folder
+    finally:
+        shutil.rmtree(folder, ignore_errors=True)
+
+
+def process_alive(pid: int) -> bool:
+    """Whether a process with this id exists on this machine."""
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:  # someone else's process
+        return True
+    return True
+
+
+def sweep_stale_scratch(folder: Path | None = None) -> list[Path]:
+    """Remove the scratch folders of tasks whose worker process died (killed workers cannot clean up); return them."""
+    removed = []
+    for path in Path(folder or tempfile.gettempdir()).glob(f"{SCRATCH_PREFIX}*"):
+        match = re.fullmatch(rf"{SCRATCH_PREFIX}\w+-(\d+)-.*", path.name)
+        if match and path.is_dir() and not process_alive(int(match.group(1))):
+            shutil.rmtree(path, ignore_errors=True)
+            removed.append(path)
+    return removed
+
+
 def run_on_worker(run: Run, notebook: bytes, timeout: int | None, versions: dict[str, str]) -> tuple[Run, dict]:
     """The task: execute the run in a scratch folder on this worker; return it with every file it wrote.
 
@@ -207,8 +245,8 @@ def run_on_worker(run: Run, notebook: bytes, timeout: int | None, versions: dict
     if problems:  # a worker that joined after the check at connection time
         return replace(run, status="failed", error="refused: " + "; ".join(problems)), {}
     threads = max(1, (os.cpu_count() or 1) // max(1, worker.state.nthreads))
-    scratch = Path(tempfile.mkdtemp(prefix="course-kit-run-"))
-    try:
+    sweep_stale_scratch()
+    with scratch_folder("run") as scratch:
         home, work = scratch / "run", scratch / "work"
         home.mkdir()
         work.mkdir()
@@ -229,8 +267,6 @@ def run_on_worker(run: Run, notebook: bytes, timeout: int | None, versions: dict
         back = replace(here, source=run.source, output=run.output, parameters=run.parameters,
                        error=submitters(here.error), cell=submitters(here.cell), results=submitters(here.results))
         return back, files
-    finally:
-        shutil.rmtree(scratch, ignore_errors=True)
 
 
 def store_files(run: Run, files: dict[str, bytes]) -> None:

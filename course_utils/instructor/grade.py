@@ -2,6 +2,7 @@
 pages, a class report and a gradebook that keeps every grading.
 
     python -m course_utils.instructor.grade SUBMISSIONS --lesson 02 [--lesson 03] [--out outputs/grades] [-j 2]
+        [--scheduler tcp://HOST:8786 | local:N]
 
 SUBMISSIONS is a folder with one sub-folder per student (SUBMISSIONS/<student>/<lesson file>.ipynb) or a .zip of
 it. Each submission runs in its own temporary folder and fresh kernel, with the lesson's quick profile, a time
@@ -9,6 +10,10 @@ limit per cell and per notebook and a memory limit on the kernel; the grader's c
 the student's (see grade_prepare and grade_kernel). Writes OUT/grades.csv, OUT/feedback/<student>.html,
 OUT/report.html, OUT/executed/<lesson>/<student>.ipynb and the gradebook OUT/gradebook.sqlite. Running again
 skips submissions graded before with the same file and grader (--redo grades them again); nothing is deleted.
+
+With --scheduler (or $COURSE_SCHEDULER) each submission is a task on a Dask cluster (see cluster): the lesson and
+the student's file go to a worker, which grades it in its own scratch folder with the same limits; the grading and
+the executed copy come back and are stored here as each one finishes. The grades and the gradebook name the worker.
 """
 from __future__ import annotations
 
@@ -20,23 +25,32 @@ import subprocess
 import sys
 import tempfile
 import time
+import uuid
 from concurrent.futures import ThreadPoolExecutor, as_completed
+from contextlib import ExitStack
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from ..hashing import file_digest
 from ..paths import display_path
+from . import cluster
 from .gradebook import Gradebook, Grading
 from .grade_prepare import (KERNEL_SOURCE, Lesson, NotANotebook, Prepared, describe_cell, lesson_match,
                             parse_submission, prepare, read_lesson, read_outcome, truncate_outputs, SAME_LESSON)
 from .grade_submissions import choose_notebook, find_students, safe_extract, student_notebooks
 from .notebooks import NOTEBOOK_DIR, find_notebook, quick_parameters
+from .running import LOCAL_WORKER
 from .values import RequestError
 
 GRADER_VERSION = "1"  # bump when grading itself changes, so earlier gradings are not reused
 DEFAULT_OUT = "outputs/grades"
 CHILD = r"""
 import json, sys
+try:
+    import ctypes
+    ctypes.CDLL(None).prctl(1, 9)  # PR_SET_PDEATHSIG = SIGKILL: dies with the grader (or Dask worker) that started it
+except Exception:
+    pass
 job = json.loads(sys.argv[1])
 result = {"finished": False, "kind": "", "error": ""}
 try:
@@ -260,7 +274,7 @@ def score_rows(lesson: Lesson, results: dict[str, tuple[str, str]], not_run: str
 
 
 def grade_one(sub: Submission, limits: Limits, parameters: dict, key: str, run: str, jupyter: Path,
-              executed_dir: Path, threads: int | None) -> Grading:
+              executed_dir: Path, threads: int | None, worker: str = LOCAL_WORKER) -> Grading:
     """Grade one submission; every problem becomes a status and a reason, never an exception."""
     start = time.perf_counter()
 
@@ -269,7 +283,7 @@ def grade_one(sub: Submission, limits: Limits, parameters: dict, key: str, run: 
         reason = "; ".join(r for r in (reason, notes) if r)
         return Grading(run, sub.student, sub.lesson.name, sub.relative, sub.sha256, key, status, reason,
                        sum(s["points"] for s in scores), sub.lesson.max_points, time.perf_counter() - start,
-                       time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()), scores)
+                       now(), worker, scores)
 
     if sub.path is None:
         return grading(sub.status, sub.reason, score_rows(sub.lesson, {}, f"not graded: {sub.reason}"))
@@ -304,6 +318,103 @@ def grade_one(sub: Submission, limits: Limits, parameters: dict, key: str, run: 
         target = executed_dir / f"{safe_name(sub.student)}.ipynb"
         target.write_text(json.dumps(truncate_outputs(executed), ensure_ascii=False, indent=1), encoding="utf-8")
     return grading(status, reason, score_rows(sub.lesson, outcome.results, not_run))
+
+
+def now() -> str:
+    """UTC time as stored in the gradebook."""
+    return time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())
+
+
+def failed_grading(sub: Submission, key: str, run: str, reason: str, worker: str) -> Grading:
+    """A grading that the grader itself could not do (status 'error': graded again on the next run)."""
+    return Grading(run, sub.student, sub.lesson.name, sub.relative, sub.sha256, key, "error", reason, 0.0,
+                   sub.lesson.max_points, 0.0, now(), worker, [])
+
+
+def lesson_files(lesson: Lesson) -> dict[str, bytes]:
+    """What a worker needs to grade a lesson: the instructor notebook and the checker modules beside it (checkers
+    from the installed course_utils are on the worker already)."""
+    folder = lesson.path.parent.resolve()
+    beside = [path for path in checker_files(lesson) if path.resolve().parent == folder]
+    return {path.name: path.read_bytes() for path in [lesson.path, *beside]}
+
+
+def grade_on_worker(lesson_file: str, files: dict[str, bytes], sub: dict, submission: bytes, limits: Limits,
+                    parameters: dict, key: str, run: str, versions: dict[str, str]) -> tuple[Grading, bytes | None]:
+    """The Dask task: grade one submission in a scratch folder of this worker; return the grading and the executed
+    copy (None when the notebook did not run)."""
+    from distributed import get_worker
+
+    worker = get_worker()
+    label = cluster.worker_label(worker)
+    cluster.sweep_stale_scratch()
+    with cluster.scratch_folder("grade") as scratch:
+        lesson_path = scratch / "course" / "notebooks" / lesson_file
+        lesson_path.parent.mkdir(parents=True)
+        for name, data in files.items():
+            (lesson_path.parent / Path(name).name).write_bytes(data)
+        lesson = read_lesson(lesson_path)
+        here = Submission(sub["student"], lesson, None, sub["relative"], sub["sha256"], notes=list(sub["notes"]))
+        problems = cluster.version_problems(versions, cluster.kit_versions(), f"worker {label}")
+        if problems:  # a worker that joined after the check at connection time
+            return failed_grading(here, key, run, "refused: " + "; ".join(problems), label), None
+        here.path = scratch / "submission" / (Path(sub["relative"]).name or lesson_file)
+        here.path.parent.mkdir()
+        here.path.write_bytes(submission)
+        threads = max(1, (os.cpu_count() or 1) // max(1, worker.state.nthreads))
+        executed_dir = scratch / "executed"
+        grading = grade_one(here, limits, parameters, key, run, kernel_spec(scratch / "jupyter", limits.memory),
+                            executed_dir, threads, worker=label)
+        executed = executed_dir / f"{safe_name(here.student)}.ipynb"
+        return grading, executed.read_bytes() if executed.is_file() else None
+
+
+def grade_on_cluster(client, todo: list[Submission], limits: Limits, parameters: dict[str, dict],
+                     keys: dict[str, str], run: str, out: Path):
+    """Submit every submission as a task; yield (submission, grading) as each finishes, its executed copy stored."""
+    from distributed import as_completed
+
+    versions = cluster.kit_versions()
+    lessons = {sub.lesson.name: lesson_files(sub.lesson) for sub in todo}
+    futures = {}
+    for sub in todo:
+        if sub.path is None:  # missing or ambiguous: nothing to run, graded here
+            yield sub, grade_one(sub, limits, parameters[sub.lesson.name], keys[sub.lesson.name], run, out, out, None)
+            continue
+        meta = {"student": sub.student, "relative": sub.relative, "sha256": sub.sha256, "notes": list(sub.notes)}
+        future = client.submit(grade_on_worker, sub.lesson.path.name, lessons[sub.lesson.name], meta,
+                               sub.path.read_bytes(), limits, parameters[sub.lesson.name],
+                               keys[sub.lesson.name], run, versions, key=f"grade-{sub.lesson.name}-{uuid.uuid4().hex[:12]}",
+                               pure=False, retries=cluster.TASK_RETRIES)
+        futures[future] = sub
+    for future in as_completed(futures):
+        sub = futures[future]
+        try:
+            grading, executed = future.result()
+        except Exception as exc:  # noqa: BLE001 - a dead worker or a grader bug: this submission fails, not the class
+            yield sub, failed_grading(sub, keys[sub.lesson.name], run, f"grader error {cluster.failure_text(exc)}", "")
+            continue
+        if executed is not None:
+            target = out / "executed" / sub.lesson.name / f"{safe_name(sub.student)}.ipynb"
+            target.parent.mkdir(parents=True, exist_ok=True)
+            target.write_bytes(executed)
+        yield sub, grading
+
+
+def grade_here(todo: list[Submission], workers: int, limits: Limits, parameters: dict[str, dict],
+               keys: dict[str, str], run: str, out: Path, jupyter: Path):
+    """Grade the submissions in this machine's thread pool; yield (submission, grading) as each finishes."""
+    threads = max(1, (os.cpu_count() or 1) // workers) if workers > 1 else None
+    with ThreadPoolExecutor(workers) as pool:
+        futures = {pool.submit(grade_one, sub, limits, parameters[sub.lesson.name], keys[sub.lesson.name], run,
+                               jupyter, out / "executed" / sub.lesson.name, threads): sub for sub in todo}
+        for future in as_completed(futures):
+            sub = futures[future]
+            try:
+                yield sub, future.result()
+            except Exception as exc:  # a grader bug must not lose the other students' grades
+                yield sub, failed_grading(sub, keys[sub.lesson.name], run,
+                                          f"grader error: {type(exc).__name__}: {exc}", LOCAL_WORKER)
 
 
 def safe_name(student: str) -> str:
@@ -342,10 +453,12 @@ def collect(root: Path, lessons: list[Lesson]) -> tuple[list[Submission], list[s
 
 def grade_class(submissions_path: Path, lesson_names: list[str], out: Path, *, workers: int = 1, redo: bool = False,
                 limits: Limits | None = None, gradebook_path: Path | None = None,
-                notebook_dir: Path = NOTEBOOK_DIR, lock_timeout: float = 30.0, progress: bool = True) -> dict:
-    """Grade every submission of the named lessons; write the outputs; return a summary of the run.
+                notebook_dir: Path = NOTEBOOK_DIR, lock_timeout: float = 30.0, progress: bool = True,
+                scheduler: str | None = None) -> dict:
+    """Grade every submission of the named lessons (here, or on the Dask `scheduler`); write the outputs; return a
+    summary of the run.
 
-    Raises RequestError for a request that cannot start (no such lesson, no submissions folder)."""
+    Raises RequestError for a request that cannot start (no such lesson, no submissions folder, no scheduler)."""
     from .grade_report import write_outputs
 
     limits = limits or Limits()
@@ -385,30 +498,26 @@ def grade_class(submissions_path: Path, lesson_names: list[str], out: Path, *, w
                     current[(sub.student, sub.lesson.name)] = previous
                 else:
                     todo.append(sub)
-            jupyter = kernel_spec(tmp_path / "jupyter", limits.memory)
             workers = max(1, min(workers, len(todo) or 1))
-            threads = max(1, (os.cpu_count() or 1) // workers) if workers > 1 else None
+            where = f"on the Dask scheduler {scheduler}" if scheduler else f"{workers} at a time"
             if progress:
                 print(f"{len(submissions)} submission(s) of {', '.join(l.name for l in lessons)}: {len(todo)} to "
-                      f"grade, {len(submissions) - len(todo)} unchanged since graded; {workers} at a time", flush=True)
-            with ThreadPoolExecutor(workers) as pool:
-                futures = {pool.submit(grade_one, sub, limits, parameters[sub.lesson.name], keys[sub.lesson.name], run,
-                                       jupyter, out / "executed" / sub.lesson.name, threads): sub for sub in todo}
-                for future in as_completed(futures):
-                    sub = futures[future]
-                    try:
-                        result = future.result()
-                    except Exception as exc:  # a grader bug must not lose the other students' grades
-                        result = Grading(run, sub.student, sub.lesson.name, sub.relative, sub.sha256,
-                                         keys[sub.lesson.name], "error", f"grader error: {type(exc).__name__}: {exc}",
-                                         0.0, sub.lesson.max_points, 0.0,
-                                         time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()), [])
+                      f"grade, {len(submissions) - len(todo)} unchanged since graded; {where}", flush=True)
+            with ExitStack() as stack:
+                if scheduler and todo:
+                    client = stack.enter_context(cluster.connect(scheduler))
+                    finishing = grade_on_cluster(client, todo, limits, parameters, keys, run, out)
+                else:
+                    finishing = grade_here(todo, workers, limits, parameters, keys, run, out,
+                                           kernel_spec(tmp_path / "jupyter", limits.memory))
+                for sub, result in finishing:
                     book.add(result)
                     current[(sub.student, sub.lesson.name)] = result
                     if progress:
                         extra = f" ({result.status}: {result.reason})" if result.reason else ""
+                        on = f" [{result.worker}]" if scheduler else ""
                         print(f"  {sub.student} / {sub.lesson.name}: {points_text(result.total)}/"
-                              f"{points_text(result.max_total)}{extra}", flush=True)
+                              f"{points_text(result.max_total)}{extra}{on}", flush=True)
             summary = {"run": run, "graded": len(todo), "reused": len(submissions) - len(todo),
                        "gradebook": str(book.written_to), "gradebook_problem": book.problem,
                        "merged": [str(p) for p in book.merged], "problems": problems,
@@ -452,6 +561,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--full", action="store_true", help="run the lessons' full defaults, not the quick profile")
     parser.add_argument("--gradebook", type=Path, help="gradebook file (default OUT/gradebook.sqlite)")
     parser.add_argument("--notebook-dir", type=Path, default=NOTEBOOK_DIR, help=argparse.SUPPRESS)
+    cluster.add_scheduler_option(parser)
     args = parser.parse_args(argv)
     for name, value in (("--workers", args.workers), ("--cell-timeout", args.cell_timeout),
                         ("--notebook-timeout", args.notebook_timeout)):
@@ -462,7 +572,7 @@ def main(argv: list[str] | None = None) -> int:
     try:
         summary = grade_class(args.submissions.expanduser().resolve(), lessons, args.out.expanduser().resolve(),
                               workers=args.workers, redo=args.redo, limits=limits, gradebook_path=args.gradebook,
-                              notebook_dir=args.notebook_dir)
+                              notebook_dir=args.notebook_dir, scheduler=cluster.resolve_scheduler(args.scheduler))
     except RequestError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2

@@ -32,12 +32,13 @@ def lesson_number(lesson: Lesson) -> str:
 
 
 def csv_header(lessons: list[Lesson]) -> list[str]:
-    """student, then per lesson one column per exercise (NN.name) and NN.total, then total and notes."""
+    """student, then per lesson one column per exercise (NN.name) and NN.total, then total, notes and ran_on (the
+    machines that ran the student's notebooks: 'local' or Dask workers)."""
     header = ["student"]
     for lesson in lessons:
         prefix = lesson_number(lesson)
         header += [f"{prefix}.{e.name}" for e in lesson.exercises] + [f"{prefix}.total"]
-    return header + ["total", "notes"]
+    return header + ["total", "notes", "ran_on"]
 
 
 def write_csv(path: Path, lessons: list[Lesson], gradings: list[Grading]) -> None:
@@ -60,7 +61,8 @@ def write_csv(path: Path, lessons: list[Lesson], gradings: list[Grading]) -> Non
                 if grading and grading.status != "graded":
                     notes.append(f"{lesson_number(lesson)}: {STATUS_TEXT.get(grading.status, grading.status)}: "
                                  f"{grading.reason}")
-            writer.writerow(row + [number(total), " | ".join(notes)])
+            workers = dict.fromkeys(g.worker for g in gradings if g.student == student and g.worker)
+            writer.writerow(row + [number(total), " | ".join(notes), ", ".join(workers)])
 
 
 def histogram(lesson: Lesson, totals: list[float]) -> str:

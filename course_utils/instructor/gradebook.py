@@ -30,7 +30,8 @@ CREATE TABLE IF NOT EXISTS gradings (
     total REAL NOT NULL,
     max_total REAL NOT NULL,
     seconds REAL NOT NULL,
-    graded_at TEXT NOT NULL       -- UTC, ISO 8601
+    graded_at TEXT NOT NULL,      -- UTC, ISO 8601
+    worker TEXT NOT NULL DEFAULT ''  -- where it ran: 'local' or a Dask worker ('' in gradebooks from before)
 );
 CREATE TABLE IF NOT EXISTS scores (
     grading INTEGER NOT NULL REFERENCES gradings(id),
@@ -44,7 +45,7 @@ CREATE TABLE IF NOT EXISTS scores (
 CREATE INDEX IF NOT EXISTS gradings_by_submission ON gradings(student, lesson, id);
 """
 GRADING_FIELDS = ("run", "student", "lesson", "file", "file_sha256", "grader_key", "status", "reason", "total",
-                  "max_total", "seconds", "graded_at")
+                  "max_total", "seconds", "graded_at", "worker")
 SCORE_FIELDS = ("exercise", "number", "points", "max_points", "status", "hint")
 RETRIED = ("error",)  # a grading that failed for the grader's own reasons is done again next time
 
@@ -65,6 +66,7 @@ class Grading:
     max_total: float
     seconds: float
     graded_at: str
+    worker: str = ""  # where it ran: "local" (this machine) or a Dask worker's name and address
     scores: list[dict[str, Any]] = field(default_factory=list)  # SCORE_FIELDS each
 
 
@@ -74,12 +76,20 @@ def connect(path: Path, timeout: float) -> sqlite3.Connection:
     connection = sqlite3.connect(path, timeout=timeout)
     try:
         connection.executescript(SCHEMA)
+        add_missing_columns(connection)
         connection.execute("BEGIN IMMEDIATE")  # takes the write lock: fails now, not halfway, when it is held
         connection.rollback()
     except BaseException:
         connection.close()
         raise
     return connection
+
+
+def add_missing_columns(connection: sqlite3.Connection) -> None:
+    """Bring a gradebook written by an earlier kit up to the current schema (the worker column)."""
+    if "worker" not in {row[1] for row in connection.execute("PRAGMA table_info(gradings)")}:
+        with connection:
+            connection.execute("ALTER TABLE gradings ADD COLUMN worker TEXT NOT NULL DEFAULT ''")
 
 
 def latest(connection: sqlite3.Connection, student: str, lesson: str) -> Grading | None:
@@ -145,6 +155,7 @@ class Gradebook:
                 continue
             try:
                 with closing(sqlite3.connect(spilled, timeout=self.timeout)) as source:
+                    add_missing_columns(source)
                     rows = all_gradings(source)
             except sqlite3.Error:
                 continue
