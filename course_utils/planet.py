@@ -22,6 +22,7 @@ import torch
 from PIL import Image, UnidentifiedImageError
 from tqdm.auto import tqdm
 
+from .i18n import t
 from .notice import show_notice
 from .paths import data_root, display_path, writable_dir
 from .train import progress_bars_enabled
@@ -57,11 +58,15 @@ FULL_ROWS = 40479  # rows of the competition's full train_v2.csv (lesson 05 stat
 CSV_NAME, IMAGE_DIR = "train_v2.csv", "train-jpg"
 CSV_ARCHIVE, IMAGE_ARCHIVE = "train_v2.csv.zip", "train-jpg.tar.7z"
 KAGGLE_COMMAND = "kaggle competitions download -c planet-understanding-the-amazon-from-space"
-HOW_TO_GET = (
-    "Get the data from Kaggle (free account; accept the competition rules on its page), then run\n"
-    f"  {KAGGLE_COMMAND}\n"
-    f"and put {IMAGE_DIR}/ (or {IMAGE_ARCHIVE}) and {CSV_NAME} (or {CSV_ARCHIVE}) into <data root>/planet/."
-)
+
+
+def how_to_get() -> str:
+    """How to get the real Planet data, in the student's language (for error messages and the synthetic notice)."""
+    return t("Get the data from Kaggle (free account; accept the competition rules on its page), then run\n"
+             "  {command}\n"
+             "and put {images}/ (or {image_archive}) and {labels} (or {label_archive}) into <data root>/planet/.",
+             command=KAGGLE_COMMAND, images=IMAGE_DIR, image_archive=IMAGE_ARCHIVE, labels=CSV_NAME,
+             label_archive=CSV_ARCHIVE)
 
 
 class PlanetDataError(ValueError):
@@ -98,13 +103,15 @@ def parse_tags(text: str, where: str, tags: Sequence[str] = TAGS) -> list[str]:
     """Split a space-separated tag string, refusing empty lists and unknown tags."""
     found = text.split()
     if not found:
-        raise PlanetDataError(f"{where}: the tags column is empty. Every chip has at least one tag; fix or delete the row.")
-    unknown = [t for t in found if t not in tags]
+        raise PlanetDataError(t("{where}: the tags column is empty. Every chip has at least one tag; fix or delete the "
+                                "row.", where=where))
+    unknown = [tag for tag in found if tag not in tags]
     if unknown:
-        raise PlanetDataError(
-            f"{where}: unknown tag(s) {', '.join(map(repr, unknown))}. Known tags: {', '.join(tags)}. "
-            "Check the spelling (the competition writes 'artisinal_mine') or the file's delimiter."
-        )
+        raise PlanetDataError(t(
+            "{where}: unknown tag(s) {unknown}. Known tags: {known}. "
+            "Check the spelling (the competition writes 'artisinal_mine') or the file's delimiter.",
+            where=where, unknown=", ".join(map(repr, unknown)), known=", ".join(tags),
+        ))
     return found
 
 
@@ -112,8 +119,9 @@ def read_labels(csv_path: str | os.PathLike[str], tags: Sequence[str] = TAGS) ->
     """Read `image_name,tags` rows into names and a multi-hot float tensor (N, len(tags)), checking every row."""
     csv_path = Path(csv_path)
     if not csv_path.is_file():
-        raise FileNotFoundError(f"No label file at {display_path(csv_path)}.\n{HOW_TO_GET}")
-    index = {t: i for i, t in enumerate(tags)}
+        raise FileNotFoundError(t("No label file at {file}.\n{how_to_get}", file=display_path(csv_path),
+                                  how_to_get=how_to_get()))
+    index = {tag: i for i, tag in enumerate(tags)}
     names: list[str] = []
     rows: list[list[int]] = []
     seen: dict[str, int] = {}
@@ -121,22 +129,23 @@ def read_labels(csv_path: str | os.PathLike[str], tags: Sequence[str] = TAGS) ->
         reader = csv.reader(handle)
         header = next(reader, None)
         if header is None or [h.strip() for h in header] != ["image_name", "tags"]:
-            raise PlanetDataError(
-                f"{display_path(csv_path)} line 1: expected the header 'image_name,tags', found {header!r}. "
-                "Is this the competition's train_v2.csv?"
-            )
+            raise PlanetDataError(t(
+                "{file} line 1: expected the header 'image_name,tags', found {header!r}. "
+                "Is this the competition's train_v2.csv?", file=display_path(csv_path), header=header,
+            ))
         for line_no, row in enumerate(reader, start=2):
-            where = f"{display_path(csv_path)} line {line_no}"
+            where = t("{file} line {line}", file=display_path(csv_path), line=line_no)
             if not row or all(not cell.strip() for cell in row):
-                raise PlanetDataError(f"{where}: empty row. Delete it (no chip can be matched to it).")
+                raise PlanetDataError(t("{where}: empty row. Delete it (no chip can be matched to it).", where=where))
             if len(row) != 2 or not row[0].strip():
-                raise PlanetDataError(
-                    f"{where}: expected 2 comma-separated fields 'image_name,tags', got {len(row)}: {row!r}. "
-                    "Fix the row (tags are separated by spaces, not commas)."
-                )
+                raise PlanetDataError(t(
+                    "{where}: expected 2 comma-separated fields 'image_name,tags', got {count}: {row!r}. "
+                    "Fix the row (tags are separated by spaces, not commas).", where=where, count=len(row), row=row,
+                ))
             name = row[0].strip()
             if name in seen:
-                raise PlanetDataError(f"{where}: image {name!r} already appeared on line {seen[name]}. Remove the duplicate.")
+                raise PlanetDataError(t("{where}: image {name!r} already appeared on line {line}. Remove the duplicate.",
+                                        where=where, name=name, line=seen[name]))
             seen[name] = line_no
             multi_hot = [0] * len(tags)
             for tag in parse_tags(row[1], where, tags):
@@ -144,7 +153,7 @@ def read_labels(csv_path: str | os.PathLike[str], tags: Sequence[str] = TAGS) ->
             names.append(name)
             rows.append(multi_hot)
     if not names:
-        raise PlanetDataError(f"{display_path(csv_path)} has a header but no rows.")
+        raise PlanetDataError(t("{file} has a header but no rows.", file=display_path(csv_path)))
     return names, torch.tensor(rows, dtype=torch.float32)
 
 
@@ -155,7 +164,7 @@ def decode_chip(path: str | os.PathLike[str], size: int) -> np.ndarray:
     """Decode one chip (CMYK or RGB JPEG, trailing bytes allowed) to a uint8 RGB array (size, size, 3)."""
     path = Path(path)
     if not path.is_file():
-        raise FileNotFoundError(f"Missing image {display_path(path)} (listed in the label file).")
+        raise FileNotFoundError(t("Missing image {file} (listed in the label file).", file=display_path(path)))
     try:
         with Image.open(path) as image:
             image.draft(image.mode, (size, size))  # JPEG DCT scaling: decode at >= size, much faster
@@ -164,10 +173,11 @@ def decode_chip(path: str | os.PathLike[str], size: int) -> np.ndarray:
                 rgb = rgb.resize((size, size), Image.BILINEAR)
             return np.asarray(rgb, dtype=np.uint8)
     except (UnidentifiedImageError, OSError, SyntaxError, ValueError) as exc:
-        raise PlanetDataError(
-            f"Cannot decode {display_path(path)} as an image ({exc}). The file is damaged or not a JPEG: "
-            "download it again (or remove its row from the label file and say so in your report)."
-        ) from exc
+        raise PlanetDataError(t(
+            "Cannot decode {file} as an image ({error}). The file is damaged or not a JPEG: "
+            "download it again (or remove its row from the label file and say so in your report).",
+            file=display_path(path), error=exc,
+        )) from exc
 
 
 def load_chips(
@@ -175,10 +185,11 @@ def load_chips(
 ) -> torch.Tensor:
     """Decode the named chips into one uint8 tensor (N, 3, size, size), failing on the first bad file."""
     if not isinstance(size, int) or not 8 <= size <= 256:
-        raise ValueError(f"IMAGE_SIZE must be an integer between 8 and 256 (chips are 256x256), got {size!r}.")
+        raise ValueError(t("IMAGE_SIZE must be an integer between 8 and 256 (chips are 256x256), got {size!r}.",
+                           size=size))
     image_dir = Path(image_dir)
     out = np.empty((len(names), size, size, 3), dtype=np.uint8)
-    for i, name in enumerate(tqdm(names, desc=f"decoding chips at {size}x{size}", disable=not progress)):
+    for i, name in enumerate(tqdm(names, desc=t("decoding chips at {size}x{size}", size=size), disable=not progress)):
         out[i] = decode_chip(image_dir / f"{name}.jpg", size)
     return torch.from_numpy(out).permute(0, 3, 1, 2).contiguous()
 
@@ -207,8 +218,9 @@ def publish_folder(staging: Path, final: Path) -> Path:
             except OSError:
                 continue
             shutil.rmtree(aside, ignore_errors=True)
-    raise OSError(f"Could not move {display_path(staging)} to {display_path(final)}: the folder keeps changing. "
-                  "Is another run writing there? Delete it and run again.")
+    raise OSError(t("Could not move {staging} to {final}: the folder keeps changing. "
+                    "Is another run writing there? Delete it and run again.", staging=display_path(staging),
+                    final=display_path(final)))
 
 
 def extract_csv_archive(csv_zip: Path, target: Path) -> Path:
@@ -220,10 +232,12 @@ def extract_csv_archive(csv_zip: Path, target: Path) -> Path:
         with zipfile.ZipFile(csv_zip) as archive:
             member = next((m for m in archive.namelist() if Path(m).name == CSV_NAME), None)
             if member is None:
-                raise PlanetDataError(f"{display_path(csv_zip)} holds no {CSV_NAME}; it holds {archive.namelist()[:5]}.")
+                raise PlanetDataError(t("{file} holds no {name}; it holds {members}.", file=display_path(csv_zip),
+                                        name=CSV_NAME, members=archive.namelist()[:5]))
             data = archive.read(member)
     except zipfile.BadZipFile as exc:
-        raise PlanetDataError(f"{display_path(csv_zip)} is not a readable zip file ({exc}). Download it again.") from exc
+        raise PlanetDataError(t("{file} is not a readable zip file ({error}). Download it again.",
+                                file=display_path(csv_zip), error=exc)) from exc
     handle, tmp = tempfile.mkstemp(prefix=f".{CSV_NAME}.", suffix=".part", dir=target)  # private to this run
     try:
         with os.fdopen(handle, "wb") as part:
@@ -245,21 +259,23 @@ def extract_image_archive(image_7z: Path, target: Path) -> Path:
     try:
         import py7zr
     except ImportError as exc:  # pragma: no cover - py7zr is in requirements.txt
-        raise ImportError(f"Reading {IMAGE_ARCHIVE} needs py7zr: pip install py7zr (or extract it yourself).") from exc
+        raise ImportError(t("Reading {archive} needs py7zr: pip install py7zr (or extract it yourself).",
+                            archive=IMAGE_ARCHIVE)) from exc
     staging = Path(tempfile.mkdtemp(prefix=".staging-", dir=target))
     try:
         try:
             with py7zr.SevenZipFile(image_7z, mode="r") as archive:
                 archive.extractall(path=staging)
         except (py7zr.exceptions.Bad7zFile, py7zr.exceptions.ArchiveError, EOFError, OSError) as exc:
-            raise PlanetDataError(f"{display_path(image_7z)} is not a readable 7z archive ({exc}). Download it again.") from exc
+            raise PlanetDataError(t("{file} is not a readable 7z archive ({error}). Download it again.",
+                                    file=display_path(image_7z), error=exc)) from exc
         for tar_path in staging.rglob("*.tar"):
             with tarfile.open(tar_path) as tar:
                 tar.extractall(staging, filter="data")
             tar_path.unlink()
         found = [p for p in staging.rglob(IMAGE_DIR) if p.is_dir()]
         if not found:
-            raise PlanetDataError(f"{display_path(image_7z)} holds no {IMAGE_DIR}/ folder.")
+            raise PlanetDataError(t("{file} holds no {folder}/ folder.", file=display_path(image_7z), folder=IMAGE_DIR))
         (found[0] / ".complete").touch()
         return publish_folder(found[0], out)
     finally:
@@ -275,8 +291,10 @@ def find_planet(root: Path, verbose: bool = True) -> tuple[Path, Path] | None:
     if not (has_csv or has_images):
         return None
     if not (has_csv and has_images):
-        missing = f"the images ({IMAGE_DIR}/ or {IMAGE_ARCHIVE})" if has_csv else f"the labels ({CSV_NAME} or {CSV_ARCHIVE})"
-        raise FileNotFoundError(f"{display_path(folder)} has only part of the Planet data: {missing} is missing.\n{HOW_TO_GET}")
+        missing = (t("the images ({folder}/ or {archive})", folder=IMAGE_DIR, archive=IMAGE_ARCHIVE) if has_csv
+                   else t("the labels ({file} or {archive})", file=CSV_NAME, archive=CSV_ARCHIVE))
+        raise FileNotFoundError(t("{folder} has only part of the Planet data: {missing} is missing.\n{how_to_get}",
+                                  folder=display_path(folder), missing=missing, how_to_get=how_to_get()))
     if not csv_path.is_file() or not image_dir.is_dir():
         target = writable_dir(folder, "extracted")
         if not csv_path.is_file():
@@ -285,7 +303,8 @@ def find_planet(root: Path, verbose: bool = True) -> tuple[Path, Path] | None:
             image_dir = target / IMAGE_DIR
             if not (image_dir / ".complete").is_file():
                 if verbose:
-                    print(f"Extracting {IMAGE_ARCHIVE} once into {display_path(target)} ...")
+                    print(t("Extracting {archive} once into {folder} ...", archive=IMAGE_ARCHIVE,
+                            folder=display_path(target)))
                 image_dir = extract_image_archive(folder / IMAGE_ARCHIVE, target)
     return csv_path, image_dir
 
@@ -315,25 +334,27 @@ def load_planet(
     global _synthetic_notice_shown
     progress = progress_bars_enabled() if progress is None else progress
     if synthetic not in ("auto", "never", "always"):
-        raise ValueError(f"synthetic must be 'auto', 'never' or 'always', got {synthetic!r}.")
+        raise ValueError(t("synthetic must be 'auto', 'never' or 'always', got {synthetic!r}.", synthetic=synthetic))
     if limit is not None and (not isinstance(limit, int) or limit < 1):
-        raise ValueError(f"LIMIT must be a positive integer or None, got {limit!r}.")
+        raise ValueError(t("LIMIT must be a positive integer or None, got {limit!r}.", limit=limit))
     root = data_root(data_dir)
     found = None if synthetic == "always" else find_planet(root, verbose=verbose)
     if found is None:
         if synthetic == "never":
-            raise FileNotFoundError(f"No Planet data under {display_path(root / 'planet')}.\n{HOW_TO_GET}")
+            raise FileNotFoundError(t("No Planet data under {folder}.\n{how_to_get}", folder=display_path(root / "planet"),
+                                      how_to_get=how_to_get()))
         from .planet_synthetic import synthetic_folder  # the painter is only needed offline
 
         folder = synthetic_folder(root, synthetic_n, max(size, 64), seed)
         csv_path, image_dir = folder / CSV_NAME, folder / IMAGE_DIR
         if verbose or not _synthetic_notice_shown:
             show_notice(
-                "SYNTHETIC Planet tiles: these scores are NOT Planet scores",
-                f"No Planet data was found under {display_path(root / 'planet')}, so this run uses {synthetic_n} "
-                "procedural tiles whose pixels are painted from their tags (forest texture, rivers, roads, fields, "
-                "clouds, haze...). Everything runs the same way, but the numbers say nothing about real satellite "
-                "imagery.\n" + HOW_TO_GET,
+                t("SYNTHETIC Planet tiles: these scores are NOT Planet scores"),
+                t("No Planet data was found under {folder}, so this run uses {count} "
+                  "procedural tiles whose pixels are painted from their tags (forest texture, rivers, roads, fields, "
+                  "clouds, haze...). Everything runs the same way, but the numbers say nothing about real satellite "
+                  "imagery.\n{how_to_get}", folder=display_path(root / "planet"), count=synthetic_n,
+                  how_to_get=how_to_get()),
             )
             _synthetic_notice_shown = True
         source, is_real = "synthetic tiles (course_utils.planet_synthetic)", False
@@ -347,8 +368,10 @@ def load_planet(
     images = load_chips(image_dir, names, size=size, progress=progress)
     counts = {"rows_in_label_file": total, "used": len(names), "left_out_by_limit": total - len(names)}
     if verbose:
-        note = f" (first {len(names)} of {total} rows because LIMIT={limit})" if counts["left_out_by_limit"] else ""
-        print(f"Loaded {len(names)} chips{note} from {display_path(image_dir)}: {source}; no rows dropped.")
+        note = (t(" (first {used} of {total} rows because LIMIT={limit})", used=len(names), total=total, limit=limit)
+                if counts["left_out_by_limit"] else "")
+        print(t("Loaded {used} chips{note} from {folder}: {source}; no rows dropped.", used=len(names), note=note,
+                folder=display_path(image_dir), source=source))
     return PlanetData(images, targets, names, TAGS, source, is_real, counts)
 
 

@@ -10,6 +10,7 @@ from pathlib import Path
 import pandas as pd
 
 from .download import ChecksumError, DownloadError, download_file, file_digest
+from .i18n import t
 from .notice import show_notice
 from .paths import CACHE_ENV_VAR, data_root, default_cache_dir, display_path, writable_dir
 from .splits import split_indices
@@ -56,30 +57,34 @@ def read_labelled_table(
     path = Path(path)
     shown = display_path(path)
     if not path.is_file():
-        raise FileNotFoundError(f"No corpus file at {shown}. Check the path, or leave it empty to use NSMC.")
+        raise FileNotFoundError(t("No corpus file at {file}. Check the path, or leave it empty to use NSMC.", file=shown))
     if path.stat().st_size == 0:
-        raise ValueError(f"The corpus file {shown} is empty. Point the parameter at a file with a header row and data.")
+        raise ValueError(t("The corpus file {file} is empty. Point the parameter at a file with a header row and data.",
+                           file=shown))
     try:
         frame = pd.read_csv(path, sep=sep, quoting=3 if sep == "\t" else 0, dtype=str, keep_default_na=False, compression="infer")
     except pd.errors.EmptyDataError as exc:
-        raise ValueError(f"The corpus file {shown} has no rows: {exc}. It needs a header and data rows.") from exc
+        raise ValueError(t("The corpus file {file} has no rows: {error}. It needs a header and data rows.", file=shown,
+                           error=exc)) from exc
     missing = [c for c in (text_column, label_column) if c not in frame.columns]
     if missing:
-        raise KeyError(
-            f"{shown} has no column {', '.join(map(repr, missing))}; its columns are {list(frame.columns)}. "
-            f"Pass the right names as TEXT_COLUMN / LABEL_COLUMN (separator used: {sep!r})."
-        )
+        raise KeyError(t(
+            "{file} has no column {missing}; its columns are {columns}. "
+            "Pass the right names as TEXT_COLUMN / LABEL_COLUMN (separator used: {sep!r}).",
+            file=shown, missing=", ".join(map(repr, missing)), columns=list(frame.columns), sep=sep,
+        ))
     if frame.empty:
-        raise ValueError(f"The corpus file {shown} has a header but no data rows.")
+        raise ValueError(t("The corpus file {file} has a header but no data rows.", file=shown))
     labels = frame[label_column].str.strip()
     bad = ~labels.isin(["0", "1"])
     if bad.any():
         rows = (frame.index[bad][:5] + 2).tolist()  # +2: 1-based and the header line
         values = sorted(set(labels[bad].tolist()))[:5]
-        raise ValueError(
-            f"{shown}: column {label_column!r} must hold only 0 (negative) and 1 (positive), but lines {rows} "
-            f"hold {values}. Map your labels to 0/1 first (e.g. ratings <= 4 -> 0, >= 9 -> 1)."
-        )
+        raise ValueError(t(
+            "{file}: column {column!r} must hold only 0 (negative) and 1 (positive), but lines {rows} "
+            "hold {values}. Map your labels to 0/1 first (e.g. ratings <= 4 -> 0, >= 9 -> 1).",
+            file=shown, column=label_column, rows=rows, values=values,
+        ))
     return pd.DataFrame({"text": frame[text_column].fillna(""), "label": labels.astype(int)})
 
 
@@ -106,10 +111,10 @@ def content_digest_and_size(path: Path) -> tuple[str, int]:
                 digest.update(chunk)
                 size += len(chunk)
     except (OSError, EOFError) as exc:  # truncated or damaged gzip stream
-        raise ChecksumError(
-            f"{display_path(path)} cannot be read to the end ({exc}); it is truncated or damaged. "
-            "It was not used; delete it and download it again."
-        ) from exc
+        raise ChecksumError(t(
+            "{file} cannot be read to the end ({error}); it is truncated or damaged. "
+            "It was not used; delete it and download it again.", file=display_path(path), error=exc,
+        )) from exc
     return digest.hexdigest(), size
 
 
@@ -121,15 +126,17 @@ def check_official_file(path: Path, name: str) -> None:
         return
     actual, size = content_digest_and_size(path)
     if expected is not None and actual != expected.lower():
-        raise ChecksumError(
-            f"{display_path(path)} has content sha256 {actual}, but the official {name} has {expected}: it is "
-            "truncated or was changed. It was not used; delete it and download it again (github.com/e9t/nsmc)."
-        )
+        raise ChecksumError(t(
+            "{file} has content sha256 {actual}, but the official {name} has {expected}: it is "
+            "truncated or was changed. It was not used; delete it and download it again (github.com/e9t/nsmc).",
+            file=display_path(path), actual=actual, name=name, expected=expected,
+        ))
     if expected is None and size != NSMC_BYTES[name]:
-        raise ChecksumError(
-            f"{display_path(path)} has {size:,} bytes of content, the official {name} has {NSMC_BYTES[name]:,}: "
-            "it is truncated or was changed. It was not used; delete it and download it again (github.com/e9t/nsmc)."
-        )
+        raise ChecksumError(t(
+            "{file} has {size:,} bytes of content, the official {name} has {expected:,}: "
+            "it is truncated or was changed. It was not used; delete it and download it again (github.com/e9t/nsmc).",
+            file=display_path(path), size=size, name=name, expected=NSMC_BYTES[name],
+        ))
 
 
 def download_nsmc(
@@ -148,12 +155,13 @@ def download_nsmc(
         expected = checksums.get(name)
         if target.is_file() and (expected is None or file_digest(target) == expected):
             continue
-        print(f"Downloading {name} from {base_url} ...", flush=True)
+        print(t("Downloading {name} from {url} ...", name=name, url=base_url), flush=True)
         path = download_file(base_url + name, target, checksum=expected, timeout=timeout)
         if expected is None and name in sizes and path.stat().st_size != sizes[name]:
             size = path.stat().st_size
             path.unlink()
-            raise ChecksumError(f"{name} from {base_url} has {size:,} bytes, expected {sizes[name]:,}; it was deleted.")
+            raise ChecksumError(t("{name} from {url} has {size:,} bytes, expected {expected:,}; it was deleted.",
+                                  name=name, url=base_url, size=size, expected=sizes[name]))
     return folder
 
 
@@ -164,17 +172,17 @@ def load_nsmc(data_dir: str | os.PathLike[str] | None = None, download: bool = T
     found = find_nsmc_files(root / NSMC_SUBDIR) or find_nsmc_files(cache / NSMC_SUBDIR)
     if found is None:
         if not download:
-            raise FileNotFoundError(
-                f"No NSMC files in {display_path(root / NSMC_SUBDIR)}. Put ratings_train.txt and ratings_test.txt "
-                f"there (from github.com/e9t/nsmc) or allow the download."
-            )
+            raise FileNotFoundError(t(
+                "No NSMC files in {folder}. Put ratings_train.txt and ratings_test.txt "
+                "there (from github.com/e9t/nsmc) or allow the download.", folder=display_path(root / NSMC_SUBDIR),
+            ))
         folder = download_nsmc(root)
         found = find_nsmc_files(folder)
         if found is None:
-            raise FileNotFoundError(
-                f"The NSMC download finished but {display_path(folder)} lacks ratings_train.txt or ratings_test.txt. "
-                "Delete the folder and run again."
-            )
+            raise FileNotFoundError(t(
+                "The NSMC download finished but {folder} lacks ratings_train.txt or ratings_test.txt. "
+                "Delete the folder and run again.", folder=display_path(folder),
+            ))
     train_path, test_path, official = found
     check_official_file(test_path, "ratings_test.txt")  # the test split is always the official one
     if official:
@@ -182,7 +190,8 @@ def load_nsmc(data_dir: str | os.PathLike[str] | None = None, download: bool = T
     train = read_labelled_table(train_path)
     test = read_labelled_table(test_path)
     if len(test) != NSMC_ROWS["ratings_test.txt"]:
-        raise ValueError(f"{display_path(test_path)} has {len(test):,} rows, the official test split 50,000.")
+        raise ValueError(t("{file} has {rows:,} rows, the official test split 50,000.", file=display_path(test_path),
+                           rows=len(test)))
     return TextCorpus(
         name="NSMC" if official else "NSMC (NSMC-style unofficial 150k train set)",
         train=train, test=test, score_note=OFFICIAL_SCORE_NOTE if official else UNOFFICIAL_SCORE_NOTE,
@@ -195,7 +204,7 @@ def gensim_test_file(name: str) -> Path:
 
     path = Path(datapath(name))
     if not path.is_file():
-        raise FileNotFoundError(f"gensim's test data has no {name}; reinstall gensim (pip install gensim).")
+        raise FileNotFoundError(t("gensim's test data has no {name}; reinstall gensim (pip install gensim).", name=name))
     return path
 
 
@@ -235,22 +244,24 @@ def load_sentiment_corpus(
     """Load the lesson's corpus: NSMC, or your own files (CORPUS='custom'), else the offline fallback with a banner."""
     if corpus == "custom":
         if not train_file or not test_file:
-            raise ValueError("CORPUS='custom' needs TRAIN_FILE and TEST_FILE (paths to TSV files with a header).")
+            raise ValueError(t("CORPUS='custom' needs TRAIN_FILE and TEST_FILE (paths to TSV files with a header)."))
         sep = "," if str(train_file).endswith((".csv", ".csv.gz")) else "\t"
         train = read_labelled_table(train_file, text_column, label_column, sep)
         test = read_labelled_table(test_file, text_column, label_column, sep)
         return TextCorpus(f"your corpus ({Path(train_file).name})", train, test, f"on {Path(test_file).name}", language="?")
     if corpus != "nsmc":
-        raise ValueError(f"CORPUS must be 'nsmc' or 'custom', got {corpus!r}.")
+        raise ValueError(t("CORPUS must be 'nsmc' or 'custom', got {corpus!r}.", corpus=corpus))
     try:
         return load_nsmc(data_dir, download=download)
     except (FileNotFoundError, DownloadError, ChecksumError, PermissionError) as exc:
         fallback = load_polarity_fallback(seed)
         show_notice(
-            "Offline fallback: NSMC is not available",
-            f"Could not load NSMC ({type(exc).__name__}: {exc}).\n"
-            f"Using {fallback.name}: {len(fallback.train)} training and {len(fallback.test)} test sentences, "
-            "plus gensim's Lee news corpus for word2vec. Accuracy will be near chance on so little data; "
-            "set COURSE_DATA_DIR (or DATA_DIR) to a folder with nsmc/ or go online for the real lesson.",
+            t("Offline fallback: NSMC is not available"),
+            t("Could not load NSMC ({error}: {detail}).\n"
+              "Using {name}: {train} training and {test} test sentences, "
+              "plus gensim's Lee news corpus for word2vec. Accuracy will be near chance on so little data; "
+              "set COURSE_DATA_DIR (or DATA_DIR) to a folder with nsmc/ or go online for the real lesson.",
+              error=type(exc).__name__, detail=exc, name=fallback.name, train=len(fallback.train),
+              test=len(fallback.test)),
         )
         return fallback

@@ -3,6 +3,8 @@ from __future__ import annotations
 
 from typing import Any
 
+from ..i18n import t
+
 NOT_ANSWERED = "Not answered yet: replace the `pass` under '# YOUR CODE HERE' with your answer."
 
 
@@ -14,19 +16,19 @@ def require_answer(value: Any, exercise: str) -> None:
     """Fail with a 'not answered' hint when the answer is still None."""
     if value is None:
         show_hints_without_traceback()
-        raise ExerciseFailed(f"{exercise}: {NOT_ANSWERED}")
+        raise ExerciseFailed(f"{exercise}: {t(NOT_ANSWERED)}")
 
 
 def require(condition: bool, exercise: str, hint: str) -> None:
     """Fail with the hint unless the condition holds."""
     if not condition:
         show_hints_without_traceback()  # also when this module was imported before the kernel's shell existed
-        raise ExerciseFailed(f"{exercise}: not quite. Hint: {hint}")
+        raise ExerciseFailed(t("{exercise}: not quite. Hint: {hint}", exercise=exercise, hint=hint))
 
 
 def passed(exercise: str, note: str = "") -> None:
     """Tell the student the exercise is solved."""
-    print(f"✔ {exercise}: correct!" + (f" {note}" if note else ""))
+    print("✔ " + t("{exercise}: correct!", exercise=exercise) + (f" {note}" if note else ""))
 
 
 def hint_only(shell: Any, etype: type, value: BaseException, tb: Any, tb_offset: int | None = None) -> list[str]:
