@@ -58,6 +58,44 @@ class RNNClassifier(nn.Module):
         return self.head(self.dropout(pooled))
 
 
+class LengthBuckets:
+    """Training minibatches of padded id rows grouped by length and cut to their longest row, reshuffled each epoch."""
+
+    def __init__(self, ids: torch.Tensor, labels: torch.Tensor, batch_size: int = 256, seed: int = 0,
+                 pool: int = 50, device: torch.device | str | None = None) -> None:
+        if len(ids) != len(labels):
+            raise ValueError(f"ids has {len(ids)} rows but labels has {len(labels)}; they must match.")
+        if len(ids) == 0 or not isinstance(batch_size, int) or batch_size < 1 or not isinstance(pool, int) or pool < 1:
+            raise ValueError(f"LengthBuckets needs rows and positive integer batch_size and pool, got {len(ids)} rows, "
+                             f"batch_size={batch_size!r}, pool={pool!r}.")
+        self.ids = ids.to(device) if device is not None else ids
+        self.labels = labels.to(self.ids.device)
+        self.lengths = (ids != 0).sum(1).clamp(min=1)
+        self.batch_size, self.pool = batch_size, pool
+        self.generator = torch.Generator().manual_seed(seed)
+
+    def __len__(self) -> int:
+        pools, rest = divmod(len(self.ids), self.batch_size * self.pool)
+        return pools * self.pool + -(-rest // self.batch_size)
+
+    def __iter__(self):
+        """Shuffle, sort each pool of `pool` batches by length, cut into batches, and visit them in random order."""
+        order = torch.randperm(len(self.ids), generator=self.generator)
+        batches = []
+        for chunk in order.split(self.batch_size * self.pool):
+            chunk = chunk[torch.argsort(self.lengths[chunk], stable=True)]
+            batches.extend(chunk.split(self.batch_size))
+        for i in torch.randperm(len(batches), generator=self.generator).tolist():
+            index = batches[i]
+            longest = int(self.lengths[index].max())
+            yield self.ids[index.to(self.ids.device), :longest], self.labels[index.to(self.ids.device)]
+
+    @property
+    def num_samples(self) -> int:
+        """Rows per epoch (every row, once)."""
+        return len(self.ids)
+
+
 def count_parameters(model: nn.Module, trainable_only: bool = True) -> int:
     """Number of (trainable) parameters."""
     return sum(p.numel() for p in model.parameters() if p.requires_grad or not trainable_only)

@@ -12,6 +12,7 @@ import pytest
 
 os.environ.setdefault("MPLBACKEND", "Agg")
 os.environ["COURSE_PROGRESS"] = "0"
+os.environ["COURSE_LANG"] = "en"  # tests that expect Korean set it themselves; a Korean LANG must not change the rest
 
 # Tests that execute a notebook or drive a browser, by test module (or module::test): marked `notebooks` so that
 # `-m "not notebooks"` runs the unit tests alone; the value is a longer pytest-timeout where the default is too short.

@@ -6,6 +6,7 @@ import torch
 from torch import nn
 
 from course_utils.batches import TensorBatches
+from course_utils import rnn
 from course_utils.rnn import RNNClassifier, count_parameters, make_optimizer
 from course_utils.train import evaluate, fit
 
@@ -62,3 +63,46 @@ def test_learns_whether_a_sequence_contains_the_good_token_with_fit():
                   nn.CrossEntropyLoss(), make_optimizer(model, 1e-2), epochs=8, progress=False, verbose=False)
     assert evaluate(model, TensorBatches(x[500:], y[500:], 100), nn.CrossEntropyLoss())[1] > 0.9
     assert history.best_epoch >= 1
+
+
+def padded_rows(lengths: list[int], seed: int = 0) -> torch.Tensor:
+    """Rows of ids 2.. (never 0) of the given lengths, padded with 0 to the longest."""
+    g = torch.Generator().manual_seed(seed)
+    ids = torch.zeros(len(lengths), max(lengths), dtype=torch.long)
+    for i, n in enumerate(lengths):
+        ids[i, :n] = torch.randint(2, 50, (n,), generator=g)
+    return ids
+
+
+def test_length_buckets_visit_every_row_once_with_its_own_label_cut_to_the_batch_longest():
+    lengths = [1 + (i * 7) % 40 for i in range(1000)]
+    ids = padded_rows(lengths)
+    labels = torch.arange(1000)  # a row's label is its index: batches must keep rows and labels together
+    buckets = rnn.LengthBuckets(ids, labels, batch_size=32, seed=3, pool=5)
+    seen = []
+    spans = []
+    for xb, yb in buckets:
+        assert xb.shape[1] == max(lengths[i] for i in yb.tolist()), "cut to the longest row of the batch"
+        for row, label in zip(xb, yb.tolist()):
+            assert torch.equal(row[: lengths[label]], ids[label, : lengths[label]]), "the row is its label's row"
+        seen += yb.tolist()
+        spans.append(max(lengths[i] for i in yb.tolist()) - min(lengths[i] for i in yb.tolist()))
+    assert sorted(seen) == list(range(1000)) and len(buckets) == len(spans) == 32
+    assert sum(spans) / len(spans) < 10, "rows of similar length share a batch (random batches span ~39)"
+
+
+def test_length_buckets_reshuffle_each_epoch_and_follow_the_seed():
+    ids, labels = padded_rows([1 + i % 30 for i in range(600)]), torch.arange(600)
+    order = lambda b: [yb.tolist() for _, yb in b]  # noqa: E731
+    a, b, c = (rnn.LengthBuckets(ids, labels, 16, seed=s, pool=4) for s in (1, 1, 2))
+    first = order(a)
+    assert first == order(b), "same seed, same batches"
+    assert first != order(c), "another seed, other batches"
+    assert first != order(a), "a new epoch, a new order"
+
+
+def test_length_buckets_refuse_bad_input():
+    with pytest.raises(ValueError, match="must match"):
+        rnn.LengthBuckets(padded_rows([3, 4]), torch.tensor([0]))
+    with pytest.raises(ValueError, match="batch_size"):
+        rnn.LengthBuckets(padded_rows([3, 4]), torch.tensor([0, 1]), batch_size=0)
