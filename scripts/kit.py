@@ -92,12 +92,14 @@ def main(argv: list[str] | None = None) -> int:
     lab = sub.add_parser("lab", help="students: refresh your own copies of the lessons in workspace/ and open JupyterLab")
     lab.add_argument("--dir", default="workspace", help="your workspace folder (default workspace/, never tracked by git)")
     lab.add_argument("--no-start", action="store_true", help="only create or refresh the workspace")
+    lab.add_argument("--language", choices=("en", "ko"), help="ko: the Korean edition, 한국어판 (default: from LANG)")
     sub.add_parser("course", add_help=False, help="execute every notebook headlessly and write results (all options "
                    "of course_utils.instructor.course_run: kit.py course --help)")
     sub.add_parser("batch", add_help=False, help="run notebooks over a parameter grid (arguments go to course_utils.instructor.grid)")
     sub.add_parser("grade", add_help=False, help="grade a class's submissions (arguments go to course_utils.instructor.grade)")
     sub.add_parser("test", add_help=False, help="run the test suite (extra arguments go to pytest)")
-    regen = sub.add_parser("regenerate", help="re-execute notebooks in place with their full defaults")
+    regen = sub.add_parser("regenerate", help="re-execute notebooks in place with their full defaults, then rebuild "
+                           "the Korean edition from them")
     regen.add_argument("notebooks", nargs="*", help="notebook names (default: all)")
     args, passthrough = parser.parse_known_args(argv)
     if passthrough and args.command not in ("batch", "test", "course", "grade"):
@@ -111,7 +113,8 @@ def main(argv: list[str] | None = None) -> int:
         return 0
     if args.command == "lab":
         workspace = Path(args.dir).expanduser().resolve()
-        code = in_venv("-m", "course_utils.instructor.workspace", "--dir", str(workspace))
+        language = ["--language", args.language] if args.language else []
+        code = in_venv("-m", "course_utils.instructor.workspace", "--dir", str(workspace), *language)
         if code or args.no_start:
             return code
         return subprocess.run([str(BIN / "jupyter"), "lab", str(workspace / "notebooks")], cwd=workspace).returncode
@@ -121,8 +124,9 @@ def main(argv: list[str] | None = None) -> int:
         return in_venv("-m", "course_utils.instructor.grid", *passthrough)
     if args.command == "grade":
         return in_venv("-m", "course_utils.instructor.grade", *passthrough)
-    if args.command == "regenerate":
-        return in_venv("-m", "course_utils.instructor.course_run", "--in-place", *args.notebooks)
+    if args.command == "regenerate":  # then the Korean edition, whose code and outputs come from the English
+        return (in_venv("-m", "course_utils.instructor.course_run", "--in-place", *args.notebooks)
+                or in_venv("-m", "course_utils.instructor.translation", "build"))
     return in_venv("-m", "pytest", *passthrough)
 
 

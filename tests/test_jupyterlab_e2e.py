@@ -47,6 +47,22 @@ WIDGETS = {
 }
 SELECTORS = {"slider": ".widget-slider", "checkbox": ".widget-checkbox", "text": ".widget-text"}
 CASES = [FIXTURES / "93_fixture_widgets.ipynb", *sorted((REPO / "notebooks").glob("[0-9][0-9]_*.ipynb"))]
+KOREAN = REPO / "notebooks" / "ko" / "02_gradient_descent.ipynb"
+# Appended to the test's copy of the Korean lesson: a Korean-labelled plot, then a failed check whose hint must show.
+KOREAN_PROBE = """import warnings
+
+import matplotlib.pyplot as plt
+from course_utils.exercises import require
+from course_utils.i18n import t
+
+with warnings.catch_warnings(record=True) as caught:
+    warnings.simplefilter("always")
+    fig, ax = plt.subplots(figsize=(4, 2))
+    ax.plot([1, 2, 3], [3, 1, 2])
+    ax.set_title("경사하강법: 비용이 줄어듭니다")
+    plt.show()
+print("missing glyphs:", sum("missing from" in str(w.message) for w in caught))
+require(False, t("Exercise {n}", n=9), "한글 힌트입니다")"""
 
 
 def require_chromium() -> None:
@@ -76,6 +92,12 @@ def lab(tmp_path_factory):
         quick = parameterize_notebook(nb, nb.metadata["course_kit"]["quick_parameters"])
         nbformat.write(quick, root / "notebooks" / source.name)
     shutil.copy(FIXTURES / "fixture_checks.py", root / "notebooks")
+    if KOREAN.is_file():
+        nb = load_notebook_node(str(KOREAN))
+        nb.cells.append(nbformat.v4.new_code_cell(KOREAN_PROBE, metadata={"tags": []}))
+        (root / "notebooks" / "ko").mkdir()
+        nbformat.write(parameterize_notebook(nb, nb.metadata["course_kit"]["quick_parameters"]),
+                       root / "notebooks" / "ko" / KOREAN.name)
     if (REPO / "assets").is_dir():
         shutil.copytree(REPO / "assets", root / "assets")
     settings = root / ".lab-settings" / "@jupyterlab" / "notebook-extension"
@@ -254,6 +276,62 @@ def test_notebook_runs_in_jupyterlab_and_its_widget_reacts(lab, browser, source)
         assert not console_errors, console_errors
     finally:
         page.screenshot(path=str(SHOTS / f"{source.stem}-final.png"))
+        page.close()
+
+
+HANGUL_FONTS_JS = """async (selector) => {
+    const element = Array.from(document.querySelectorAll(selector)).find(e => /[가-힣]/.test(e.textContent));
+    if (!element) return null;
+    element.setAttribute('data-hangul-probe', '1');
+    return element.textContent.slice(0, 80);
+}"""
+
+
+def fonts_drawing(page, selector: str) -> tuple[str, list[str]]:
+    """The text of the first element matching selector that contains Hangul, and the fonts Chromium drew it with."""
+    text = page.evaluate(HANGUL_FONTS_JS, selector)
+    assert text, f"no Korean text under {selector}"
+    cdp = page.context.new_cdp_session(page)
+    cdp.send("DOM.enable")
+    cdp.send("CSS.enable")
+    root = cdp.send("DOM.getDocument", {"depth": -1})["root"]["nodeId"]
+    node = cdp.send("DOM.querySelector", {"nodeId": root, "selector": "[data-hangul-probe='1']"})["nodeId"]
+    fonts = [f["familyName"] for f in cdp.send("CSS.getPlatformFontsForNode", {"nodeId": node})["fonts"]]
+    page.evaluate("() => document.querySelector('[data-hangul-probe]').removeAttribute('data-hangul-probe')")
+    return text, fonts
+
+
+def test_a_korean_lesson_shows_korean_text_hints_and_plots_in_a_korean_font(lab, browser):
+    """The Korean edition in JupyterLab: markdown, a hint and a plot in Korean, drawn with a font that has Hangul."""
+    base, token, root = lab
+    assert KOREAN.is_file(), "build the Korean edition: python -m course_utils.instructor.translation build"
+    korean_fonts = subprocess.run(["fc-list", ":lang=ko", "family"], capture_output=True, text=True).stdout
+    assert korean_fonts.strip(), "no Korean font installed: .ci/install_browser.sh installs fonts-nanum"
+    families = {name.strip() for line in korean_fonts.splitlines() for name in line.split(",")}
+    page = browser.new_page(viewport={"width": 1400, "height": 1000})
+    try:
+        page.goto(f"{base}/lab/workspaces/ko/tree/notebooks/ko/{KOREAN.name}?token={token}")
+        page.wait_for_selector(".jp-NotebookPanel .jp-Notebook .jp-Cell", timeout=120_000)
+        page.wait_for_selector(".jp-Notebook-ExecutionIndicator[data-status='idle']", timeout=120_000)
+        wait_for_kernel(base, token, KOREAN.name)
+        run_all_cells(page, RUN_TIMEOUT_S)
+        page.screenshot(path=str(SHOTS / "ko-02-after-run-all.png"))
+        panel = ".jp-NotebookPanel:not(.lm-mod-hidden)"
+        heading, heading_fonts = fonts_drawing(page, f"{panel} .jp-MarkdownOutput h1")
+        assert "경사하강법" in heading and set(heading_fonts) & families, (heading, heading_fonts)
+        probe = page.locator(f"{panel} .jp-CodeCell").last
+        probe.scroll_into_view_if_needed()
+        output = probe.locator(".jp-OutputArea").inner_text()
+        assert "연습 9: 아직 아닙니다. 힌트: 한글 힌트입니다" in output, output
+        assert "Traceback" not in output and "require(" not in output, "a failed check shows its hint only"
+        assert "missing glyphs: 0" in output, "the plot's Korean title was drawn with a font that has Hangul"
+        assert probe.locator(".jp-OutputArea-output img").count() == 1, "the Korean-labelled plot is shown"
+        hint, hint_fonts = fonts_drawing(page, f"{panel} .jp-CodeCell:last-child .jp-OutputArea-output pre")
+        assert "힌트" in hint and set(hint_fonts) & families, (hint, hint_fonts)
+        correct = page.locator(f"{panel} .jp-OutputArea-output", has_text="정답입니다!").count()
+        assert correct >= 1, "the lesson's own checks said 'correct' in Korean"
+    finally:
+        page.screenshot(path=str(SHOTS / "ko-02-final.png"))
         page.close()
 
 

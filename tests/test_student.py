@@ -207,3 +207,23 @@ def test_cells_tagged_answers_are_removed_and_nothing_else():
     result = student.student_version(notebook)
     assert [student.cell_source(c) for c in result["cells"]] == ["## Questionnaire\n1. Why?", "kept"]
     assert len(notebook["cells"]) == 3  # the instructor notebook is not modified
+
+
+def test_student_versions_of_both_editions_keep_their_folders(tmp_path):
+    """The Korean edition's student versions go to notebooks/ko/, never over the English ones of the same name."""
+    from course_utils.instructor.student import main
+
+    root = tmp_path / "notebooks"
+    (root / "ko").mkdir(parents=True)
+    for folder, word in ((root, "answer"), (root / "ko", "정답")):
+        nb = nbformat.v4.new_notebook()
+        nb.cells = [nbformat.v4.new_markdown_cell(f"# 01 · {word}"),
+                    nbformat.v4.new_code_cell("x = None\n### BEGIN SOLUTION\nx = 42\n### END SOLUTION")]
+        nbformat.write(nb, folder / "01_tiny.ipynb")
+    out = tmp_path / "build"
+    assert main(["--out", str(out), "--notebook-dir", str(root)]) == 0
+    english = (out / "notebooks" / "01_tiny.ipynb").read_text(encoding="utf-8")
+    korean = (out / "notebooks" / "ko" / "01_tiny.ipynb").read_text(encoding="utf-8")
+    assert "answer" in english and "정답" in korean and "x = 42" not in korean + english
+    assert main(["ko/01", "--out", str(tmp_path / "one"), "--notebook-dir", str(root)]) == 0
+    assert (tmp_path / "one" / "notebooks" / "ko" / "01_tiny.ipynb").is_file()

@@ -1,6 +1,7 @@
 """The Korean edition: complete, fresh, built from its sources, faithful in formulas and links, and consistent in terms."""
 from __future__ import annotations
 
+import csv
 import json
 import re
 import shutil
@@ -128,7 +129,8 @@ def tiny(tmp_path, monkeypatch):
             "(https://colab.research.google.com/github/dl-course-kit/deep-learning-course-kit/blob/main/notebooks/01_tiny.ipynb)"]},
         {"cell_type": "code", "id": "colab", "metadata": {}, "execution_count": 1, "outputs": [], "source": ["# Colab setup"]},
         {"cell_type": "code", "id": "params", "metadata": {"tags": ["parameters"]}, "execution_count": 2,
-         "outputs": [{"name": "stdout", "output_type": "stream", "text": ["42\n"]}], "source": ["SEED = 42"]},
+         "outputs": [{"name": "stdout", "output_type": "stream", "text": ["42\n"]}],
+         "source": ["SEED = 42\n", 'REQUIREMENTS = "../requirements.txt"  # pinned packages']},
         {"cell_type": "markdown", "id": "math", "metadata": {}, "source": ["See [the README](../README.md): $$y = wx$$"]},
     ]
     nb = {"cells": cells, "metadata": {"kernelspec": {"name": "python3"}}, "nbformat": 4, "nbformat_minor": 5}
@@ -149,7 +151,8 @@ def test_build_translates_markdown_and_keeps_code_and_outputs(tiny):
     ids = [cell["id"] for cell in built["cells"]]
     assert ids == ["title", "colab", LANGUAGE_CELL_ID, "params", "math"]
     assert "use_language(\"ko\")" in cell_text(built["cells"][2])
-    assert built["cells"][3] == english["cells"][2]  # code, parameters tag and outputs unchanged
+    params = dict(english["cells"][2], source=["SEED = 42\n", 'REQUIREMENTS = "../../requirements.txt"  # pinned packages'])
+    assert built["cells"][3] == params  # code, tag and outputs unchanged; a path outside notebooks/ one level up
     assert "notebooks/ko/01_tiny.ipynb" in cell_text(built["cells"][0])
     assert "](../../README.md)" in cell_text(built["cells"][4])  # one folder deeper
     assert built["metadata"]["course_kit"]["edition"] == {"language": "ko", "translated_from": "../01_tiny.ipynb"}
@@ -193,3 +196,25 @@ def test_translation_files_store_markdown_as_literal_blocks(tiny):
     assert load_translation(path)["title"]["text"] == "# 제목\n\n두 번째 줄\n"
     shutil.rmtree(path.parent)
     assert load_translation(path) == {}
+
+
+@pytest.mark.parametrize("notebook", LESSONS, ids=lambda p: p.stem)
+def test_the_korean_badge_opens_the_korean_notebook(notebook):
+    built = json.loads(translation.edition_path(notebook).read_text(encoding="utf-8"))
+    title = cell_text(built["cells"][0])
+    assert f"/notebooks/ko/{notebook.name})" in title, "the Colab badge must open the Korean edition"
+
+
+def test_the_batch_runner_runs_a_korean_lesson(tmp_path):
+    """ko/02 runs headlessly with its quick profile, speaks Korean in its checks, and records the English results."""
+    from course_utils.instructor import grid
+
+    out = tmp_path / "out"
+    assert grid.main(["ko/02", "--quick", "--out", str(out)]) == 0
+    executed = next(out.rglob("*.ipynb"))
+    text = "".join("".join(o.get("text", "")) for c in json.loads(executed.read_text(encoding="utf-8"))["cells"]
+                   if c["cell_type"] == "code" for o in c.get("outputs", []))
+    assert "정답입니다!" in text and "correct!" not in text, "the checks answer in Korean"
+    with open(out / "results.csv", encoding="utf-8") as handle:
+        rows = list(csv.DictReader(handle))
+    assert rows[0]["status"] == "ok" and rows[0]["notebook"].endswith("02_gradient_descent")

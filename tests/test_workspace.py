@@ -69,3 +69,19 @@ def test_kit_lab_no_start_creates_the_workspace(tmp_path):
     assert result.returncode == 0, result.stderr
     assert (tmp_path / "mine" / "notebooks" / "01_mnist_fnn.ipynb").is_file()
     assert "your notebooks:" in result.stdout
+
+
+def test_the_korean_edition_gets_its_own_folder_and_record(tmp_path):
+    notebooks = small_kit(tmp_path)
+    (notebooks / "ko").mkdir()
+    lesson = lesson_notebooks(notebooks)[0]
+    shutil.copy(lesson, notebooks / "ko" / lesson.name)
+    ws = tmp_path / "ws"
+    english = update_workspace(ws, notebooks)
+    korean = update_workspace(ws, notebooks, language="ko")
+    assert len(english.created) == 2 and korean.created == [f"ko/{lesson.name}"]
+    edited = ws / "notebooks" / "ko" / lesson.name
+    edited.write_text(edited.read_text(encoding="utf-8") + " ", encoding="utf-8")
+    assert update_workspace(ws, notebooks, language="ko").kept_edited == [f"ko/{lesson.name}"]
+    assert (ws / "notebooks" / "ko" / f"{lesson.stem}.updated.ipynb").is_file()
+    assert len(update_workspace(ws, notebooks).unchanged) == 2, "the English copies are not touched"

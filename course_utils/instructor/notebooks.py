@@ -14,10 +14,14 @@ NOTEBOOK_DIR = REPO / "notebooks"
 
 
 def find_notebook(name: str, notebook_dir: Path = NOTEBOOK_DIR) -> Path:
-    """Resolve a notebook given as a path, a name (with or without .ipynb) or a unique number prefix like '02'."""
+    """Resolve a notebook given as a path, a name (with or without .ipynb) or a unique number prefix like '02';
+    'ko/02' looks in the notebooks' ko/ folder (the Korean edition)."""
     candidate = Path(name)
     if candidate.suffix == ".ipynb" and candidate.is_file():
         return candidate.resolve()
+    if "/" in name.strip("/") and not candidate.is_absolute():
+        folder, _, rest = name.strip("/").rpartition("/")
+        return find_notebook(rest, notebook_dir / folder)
     available = sorted(notebook_dir.glob("*.ipynb"))
     stem = candidate.stem if candidate.suffix == ".ipynb" else name
     exact = [p for p in available if p.stem == stem]

@@ -1,7 +1,8 @@
 """Generate student versions of the course notebooks: solutions replaced by placeholders, their outputs cleared.
 
-    python -m course_utils.instructor.student          # every notebook -> build/student/notebooks/ (+ assets/)
-    python -m course_utils.instructor.student 02 04 --out DIR
+    python -m course_utils.instructor.student          # every notebook -> build/student/notebooks/ (+ assets/),
+                                                       # the Korean edition -> build/student/notebooks/ko/
+    python -m course_utils.instructor.student 02 ko/04 --out DIR
 
 In a code cell, every block between `### BEGIN SOLUTION` and `### END SOLUTION` becomes `# YOUR CODE HERE` and
 `pass` at the marker's indentation (in a markdown cell: "YOUR ANSWER HERE"). Outputs of solution cells and of
@@ -116,19 +117,21 @@ def student_version(notebook: dict, name: str = "notebook") -> dict:
     return result
 
 
-def write_student_notebooks(notebooks: list[Path], out: Path = DEFAULT_OUT) -> list[Path]:
-    """Write student versions into out/notebooks/ and copy assets/ beside them (so relative links work)."""
+def write_student_notebooks(notebooks: list[Path], out: Path = DEFAULT_OUT, root: Path = NOTEBOOK_DIR) -> list[Path]:
+    """Write student versions into out/notebooks/ (an edition's in its folder, e.g. ko/) and copy assets/ beside
+    them (so relative links work)."""
     written = []
     target_dir = out / "notebooks"
-    target_dir.mkdir(parents=True, exist_ok=True)
     for path in notebooks:
         content = read_notebook(path)
-        target = target_dir / path.name
+        inside = path.resolve().is_relative_to(root.resolve())
+        target = target_dir / (path.resolve().relative_to(root.resolve()) if inside else Path(path.name))
+        target.parent.mkdir(parents=True, exist_ok=True)
         target.write_text(json.dumps(student_version(content, path.name), indent=1, ensure_ascii=False) + "\n",
                           encoding="utf-8")
         written.append(target)
-    assets = path.parent.parent / "assets" if notebooks else None
-    if assets is not None and assets.is_dir():
+    assets = root.parent / "assets"
+    if notebooks and assets.is_dir():
         shutil.copytree(assets, out / "assets", dirs_exist_ok=True)
     return written
 
@@ -143,10 +146,10 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     try:
         chosen = ([find_notebook(n, args.notebook_dir) for n in args.notebooks] if args.notebooks
-                  else lesson_notebooks(args.notebook_dir))
+                  else lesson_notebooks(args.notebook_dir) + lesson_notebooks(args.notebook_dir / "ko"))
         if not chosen:
             raise RequestError(f"No notebooks found in {display_path(args.notebook_dir)}.")
-        written = write_student_notebooks(chosen, args.out.resolve())
+        written = write_student_notebooks(chosen, args.out.resolve(), args.notebook_dir)
     except (RequestError, SolutionMarkerError) as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2

@@ -7,7 +7,8 @@
 
 A translation file holds, for each markdown cell keyed by the cell's id, the Korean text and the hash of the English
 source it translates. Code cells, parameters and outputs are copied from the English notebook, so both editions run
-the same code and show the same results; a setup cell added after the Colab cell switches course_utils to Korean.
+the same code and show the same results; a setup cell added after the Colab cell switches course_utils to Korean,
+and parameter defaults that point outside the notebooks folder ("../requirements.txt") point one folder further up.
 """
 from __future__ import annotations
 
@@ -38,6 +39,7 @@ LANGUAGE_CELL = {
 }
 BADGE_PATH = re.compile(rf"(colab\.research\.google\.com/github/{re.escape(REPO_SLUG)}/blob/[^/]+/notebooks/)(\d\d_)")
 PARENT_LINK = re.compile(r"\]\(\.\./")
+PARENT_PATH = re.compile(r"""(=\s*["'])\.\./""")  # a parameter's default path relative to the notebooks folder
 
 
 class TranslationError(ValueError):
@@ -167,6 +169,11 @@ def localise_links(text: str, language: str) -> str:
     return PARENT_LINK.sub("](../../", text)
 
 
+def cell_text_of(cells: dict[str, dict[str, str]], cell_id: str) -> str:
+    """The translated text of a cell without its trailing newline."""
+    return cells[cell_id]["text"].rstrip("\n")
+
+
 def build_edition(notebook: Path, language: str = "ko") -> dict:
     """Return the translated notebook: English code and outputs, translated markdown, the language cell."""
     status = translation_status(notebook, language)
@@ -176,7 +183,9 @@ def build_edition(notebook: Path, language: str = "ko") -> dict:
     nb = copy.deepcopy(json.loads(notebook.read_text(encoding="utf-8")))
     for cell in nb["cells"]:
         if cell["cell_type"] == "markdown":
-            cell["source"] = _lines(localise_links(cells[cell["id"]]["text"].rstrip("\n"), language))
+            cell["source"] = _lines(localise_links(cell_text_of(cells, cell["id"]), language))
+        elif "parameters" in cell.get("metadata", {}).get("tags", []):  # paths like "../requirements.txt" move up
+            cell["source"] = _lines(PARENT_PATH.sub(lambda m: m.group(1) + "../../", cell_text(cell)))
     code = [i for i, cell in enumerate(nb["cells"]) if cell["cell_type"] == "code"]
     where = code[0] + 1 if code else len(nb["cells"])  # after the Colab setup cell, before the parameters
     nb["cells"].insert(where, {"cell_type": "code", "execution_count": None, "id": LANGUAGE_CELL_ID,
