@@ -1,23 +1,27 @@
-"""Honest evaluation: train-and-score runs, K-fold cross-validation, repeated random splits, capacity and size sweeps."""
+"""Honest evaluation: train-and-score runs, fold-safe scaling, K-fold cross-validation, repeated random splits,
+capacity and size sweeps."""
 from __future__ import annotations
 
 import math
 import statistics
 import time
 from dataclasses import dataclass, field, replace
-from typing import Callable, Sequence
+from typing import Any, Callable, Sequence
 
 import numpy as np
 import torch
 from torch import nn
 
 from .batches import TensorBatches
+from .bundle import standardize_preprocessing
 from .models import FeedForwardNet, count_parameters
 from .splits import kfold_indices, split_indices
-from .train import History, evaluate, fit
+from .train import History, evaluate, fit, predict
 
 OPTIMIZERS = ("adam", "sgd")
 Split = tuple[torch.Tensor, torch.Tensor]
+ArrayLike = torch.Tensor | np.ndarray
+FitPredict = Callable[[ArrayLike, ArrayLike, ArrayLike], ArrayLike]
 
 
 @dataclass(frozen=True)
@@ -88,6 +92,36 @@ class ScoreSpread:
         return f"{self.mean:.4f} ± {self.std:.4f} over {len(self.scores)} {self.label}"
 
 
+@dataclass
+class Standardizer:
+    """Feature-wise (x - mean) / std with mean and std learned from training rows only."""
+
+    mean: np.ndarray
+    std: np.ndarray
+
+    @classmethod
+    def fit(cls, rows: np.ndarray) -> "Standardizer":
+        """Learn mean and std of each column (a constant column gets std 1, so it maps to 0)."""
+        rows = np.asarray(rows, dtype=np.float64)
+        if rows.ndim != 2 or len(rows) < 2:
+            raise ValueError(f"Standardizer.fit needs a 2-D array with at least 2 rows, got shape {rows.shape}.")
+        if not np.isfinite(rows).all():
+            raise ValueError("Standardizer.fit got NaN or infinite values; fill or drop missing values first.")
+        std = rows.std(axis=0)
+        return cls(rows.mean(axis=0), np.where(std > 0, std, 1.0))
+
+    def transform(self, rows: np.ndarray) -> np.ndarray:
+        """Scale rows with the learned mean and std."""
+        rows = np.asarray(rows, dtype=np.float64)
+        if rows.ndim != 2 or rows.shape[1] != len(self.mean):
+            raise ValueError(f"Expected rows with {len(self.mean)} features, got shape {rows.shape}.")
+        return (rows - self.mean) / self.std
+
+    def to_preprocessing(self) -> dict[str, Any]:
+        """The same scaling as a model-bundle preprocessing entry."""
+        return standardize_preprocessing(self.mean, self.std)
+
+
 def check_split(split: Split, name: str) -> Split:
     """Refuse (inputs, targets) pairs of different lengths or empty ones, naming the split."""
     if not (isinstance(split, (tuple, list)) and len(split) == 2):
@@ -132,52 +166,72 @@ def train_and_score(
     return RunResult(model, history, train_loss, train_acc, val_loss, val_acc, count_parameters(model), seconds)
 
 
-def cross_validate(
+def network_fit_predict(
     make_model: Callable[[], nn.Module],
-    inputs: torch.Tensor,
-    targets: torch.Tensor,
-    k: int = 5,
     settings: TrainSettings = TrainSettings(),
-    seed: int = 0,
     device: torch.device | str | None = None,
-) -> ScoreSpread:
-    """K-fold cross-validation on training data only (keep the test set aside): every fold is the validation
-    set once, a fresh model trains on the other K-1 folds, and the K validation accuracies are returned."""
-    check_split((inputs, targets), "cross-validation data")
-    # The validation fold must only score the model, so no early stopping and no best-epoch restore on it.
-    fixed = replace(settings, patience=None, restore_best=False)
+) -> FitPredict:
+    """A fit_predict for cross_validate: train a fresh network on the training part, predict the held-out classes."""
+    fixed = replace(settings, patience=None, restore_best=False)  # nothing may be decided on the held-out part
+    device = torch.device(device) if device is not None else torch.device("cpu")
+
+    def fit_predict(train_x: torch.Tensor, train_y: torch.Tensor, val_x: torch.Tensor) -> torch.Tensor:
+        model = make_model().to(device)
+        seed = torch.initial_seed()  # cross_validate seeds each fold; the minibatch order follows the same seed
+        train_batches = TensorBatches(train_x, train_y, fixed.batch_size, shuffle=True, seed=seed, device=device)
+        monitor = TensorBatches(train_x[:2048], train_y[:2048], 2048, device=device)  # the held-out part stays unseen
+        fit(model, train_batches, monitor, nn.CrossEntropyLoss(), make_optimizer(model, fixed), fixed.epochs,
+            patience=None, restore_best=False, progress=False, verbose=False)
+        return predict(model, val_x.to(device)).argmax(dim=1).cpu()
+
+    return fit_predict
+
+
+def _rows(data: ArrayLike, index: torch.Tensor) -> ArrayLike:
+    """Select rows of a tensor or an array with a tensor of indices."""
+    return data[index] if isinstance(data, torch.Tensor) else np.asarray(data)[index.numpy()]
+
+
+def _held_out_score(fit_predict: FitPredict, inputs: ArrayLike, labels: ArrayLike, train_idx: torch.Tensor,
+                    val_idx: torch.Tensor, scale: bool, seed: int) -> float:
+    """Fit on the training rows (scaled with their own statistics if asked), return accuracy on the held-out rows."""
+    train_x, val_x = _rows(inputs, train_idx), _rows(inputs, val_idx)
+    if scale:
+        scaler = Standardizer.fit(train_x)
+        train_x, val_x = scaler.transform(train_x), scaler.transform(val_x)
+    expected = np.asarray(_rows(labels, val_idx))
+    torch.manual_seed(seed)
+    predicted = fit_predict(train_x, _rows(labels, train_idx), val_x)
+    predicted = np.asarray(predicted.cpu() if isinstance(predicted, torch.Tensor) else predicted)
+    if predicted.shape != expected.shape:
+        raise ValueError(f"fit_predict returned shape {predicted.shape} for {len(val_idx)} held-out rows; "
+                         "return one predicted label per row.")
+    return float((predicted == expected).mean())
+
+
+def cross_validate(fit_predict: FitPredict, inputs: ArrayLike, labels: ArrayLike, k: int = 5, seed: int = 0,
+                   scale: bool = False, label: str = "folds") -> ScoreSpread:
+    """K-fold cross-validation on development data (never the test set): each fold is scored once by a model that
+    fit_predict(train_x, train_y, val_x) fits on the other K-1 folds (seeded seed + fold; scaled inside the fold
+    with scale=True)."""
+    check_split((inputs, labels), "cross-validation data")
     scores, sizes = [], []
     for fold, (train_idx, val_idx) in enumerate(kfold_indices(len(inputs), k, seed)):
-        torch.manual_seed(seed + fold)
-        run = train_and_score(make_model(), (inputs[train_idx], targets[train_idx]),
-                              (inputs[val_idx], targets[val_idx]), fixed, seed=seed + fold, device=device)
-        scores.append(run.val_accuracy)
+        scores.append(_held_out_score(fit_predict, inputs, labels, train_idx, val_idx, scale, seed + fold))
         sizes.append(len(val_idx))
-    return ScoreSpread(scores, sizes, "folds")
+    return ScoreSpread(scores, sizes, label)
 
 
-def random_split_scores(
-    make_model: Callable[[], nn.Module],
-    inputs: torch.Tensor,
-    targets: torch.Tensor,
-    repeats: int = 5,
-    val_fraction: float = 0.2,
-    settings: TrainSettings = TrainSettings(),
-    seed: int = 0,
-    device: torch.device | str | None = None,
-) -> ScoreSpread:
-    """Validation accuracy of `repeats` independent single random train/validation splits (to compare with K-fold)."""
-    check_split((inputs, targets), "random-split data")
+def random_split_scores(fit_predict: FitPredict, inputs: ArrayLike, labels: ArrayLike, repeats: int = 5,
+                        val_fraction: float = 0.2, seed: int = 0, scale: bool = False) -> ScoreSpread:
+    """Held-out accuracy of `repeats` independent single random train/validation splits (to compare with K-fold)."""
+    check_split((inputs, labels), "random-split data")
     if not isinstance(repeats, int) or repeats < 1:
         raise ValueError(f"repeats must be a positive integer, got {repeats!r}.")
-    fixed = replace(settings, patience=None, restore_best=False)
     scores, sizes = [], []
     for i in range(repeats):
         train_idx, val_idx = split_indices(len(inputs), (1 - val_fraction, val_fraction), seed=seed + 1000 + i)
-        torch.manual_seed(seed + 1000 + i)
-        run = train_and_score(make_model(), (inputs[train_idx], targets[train_idx]),
-                              (inputs[val_idx], targets[val_idx]), fixed, seed=seed + i, device=device)
-        scores.append(run.val_accuracy)
+        scores.append(_held_out_score(fit_predict, inputs, labels, train_idx, val_idx, scale, seed + 1000 + i))
         sizes.append(len(val_idx))
     return ScoreSpread(scores, sizes, "random splits")
 

@@ -1,5 +1,5 @@
-"""Project-template helpers: chance level, fold-safe scaling, K-fold CV and grid search, a small tabular MLP,
-and a check that installed packages match requirements.txt."""
+"""Project-template helpers: chance level, a grid search over K-fold cross-validation, a small tabular MLP, and a
+check that installed packages match requirements.txt."""
 from __future__ import annotations
 
 import itertools
@@ -12,14 +12,10 @@ import numpy as np
 import torch
 
 from .batches import TensorBatches
-from .bundle import standardize_preprocessing
-from .evaluation import ScoreSpread
+from .evaluation import FitPredict, ScoreSpread, cross_validate
 from .models import FeedForwardNet
 from .reproducibility import package_version
-from .splits import kfold_indices
 from .train import fit, predict
-
-FitPredict = Callable[[np.ndarray, np.ndarray, np.ndarray], np.ndarray]
 
 
 def chance_level(labels: Sequence[int] | np.ndarray | torch.Tensor) -> float:
@@ -32,74 +28,10 @@ def chance_level(labels: Sequence[int] | np.ndarray | torch.Tensor) -> float:
 
 
 @dataclass
-class Standardizer:
-    """Feature-wise (x - mean) / std with mean and std learned from training rows only."""
-
-    mean: np.ndarray
-    std: np.ndarray
-
-    @classmethod
-    def fit(cls, rows: np.ndarray) -> "Standardizer":
-        """Learn mean and std of each column (a constant column gets std 1, so it maps to 0)."""
-        rows = np.asarray(rows, dtype=np.float64)
-        if rows.ndim != 2 or len(rows) < 2:
-            raise ValueError(f"Standardizer.fit needs a 2-D array with at least 2 rows, got shape {rows.shape}.")
-        if not np.isfinite(rows).all():
-            raise ValueError("Standardizer.fit got NaN or infinite values; fill or drop missing values first.")
-        std = rows.std(axis=0)
-        return cls(rows.mean(axis=0), np.where(std > 0, std, 1.0))
-
-    def transform(self, rows: np.ndarray) -> np.ndarray:
-        """Scale rows with the learned mean and std."""
-        rows = np.asarray(rows, dtype=np.float64)
-        if rows.ndim != 2 or rows.shape[1] != len(self.mean):
-            raise ValueError(f"Expected rows with {len(self.mean)} features, got shape {rows.shape}.")
-        return (rows - self.mean) / self.std
-
-    def to_preprocessing(self) -> dict[str, Any]:
-        """The same scaling as a model-bundle preprocessing entry."""
-        return standardize_preprocessing(self.mean, self.std)
-
-
-class CVResult(ScoreSpread):
-    """Validation-fold accuracies of one model under K-fold cross-validation."""
-
-    @property
-    def k(self) -> int:
-        """Number of folds."""
-        return len(self.scores)
-
-    def summary(self) -> str:
-        """E.g. '0.965 ± 0.021 (5 folds)'."""
-        return f"{self.mean:.3f} ± {self.std:.3f} ({self.k} folds)"
-
-
-def cross_validate(fit_predict: FitPredict, rows: np.ndarray, labels: np.ndarray, k: int = 5, seed: int = 0,
-                   label: str = "") -> CVResult:
-    """K-fold CV: for each fold, scale with training-fold statistics, fit on the other K-1 folds, score the fold.
-
-    fit_predict(train_rows, train_labels, val_rows) returns predicted labels for val_rows; rows arrive scaled."""
-    rows, labels = np.asarray(rows, dtype=np.float64), np.asarray(labels)
-    if len(rows) != len(labels):
-        raise ValueError(f"rows has {len(rows)} entries but labels has {len(labels)}; they must match.")
-    scores = []
-    for train_idx, val_idx in kfold_indices(len(rows), k, seed):
-        train_idx, val_idx = train_idx.numpy(), val_idx.numpy()
-        scaler = Standardizer.fit(rows[train_idx])
-        predicted = np.asarray(fit_predict(scaler.transform(rows[train_idx]), labels[train_idx],
-                                           scaler.transform(rows[val_idx])))
-        if predicted.shape != labels[val_idx].shape:
-            raise ValueError(f"fit_predict returned shape {predicted.shape} for {len(val_idx)} validation rows; "
-                             "return one predicted label per row.")
-        scores.append(float((predicted == labels[val_idx]).mean()))
-    return CVResult(scores, label=label)
-
-
-@dataclass
 class GridSearchResult:
     """Every tried combination with its CV result, and the best one (highest mean validation accuracy)."""
 
-    results: list[tuple[dict[str, Any], CVResult]] = field(default_factory=list)
+    results: list[tuple[dict[str, Any], ScoreSpread]] = field(default_factory=list)
 
     @property
     def best_params(self) -> dict[str, Any]:
@@ -121,7 +53,7 @@ def grid_search(make_fit_predict: Callable[..., FitPredict], grid: dict[str, Seq
     search = GridSearchResult()
     for values in itertools.product(*(grid[n] for n in names)):
         params = dict(zip(names, values))
-        search.results.append((params, cross_validate(make_fit_predict(**params), rows, labels, k, seed)))
+        search.results.append((params, cross_validate(make_fit_predict(**params), rows, labels, k, seed, scale=True)))
     return search
 
 

@@ -3,13 +3,14 @@ from __future__ import annotations
 
 from dataclasses import replace
 
+import numpy as np
 import pytest
 import torch
 from torch import nn
 
 from course_utils.evaluation import (
-    ScoreSpread, TrainSettings, capacity_sweep, cross_validate, make_optimizer, random_split_scores, train_and_score,
-    training_size_sweep,
+    ScoreSpread, TrainSettings, capacity_sweep, cross_validate, make_optimizer, network_fit_predict, random_split_scores,
+    train_and_score, training_size_sweep,
 )
 from course_utils.models import FeedForwardNet
 from course_utils.batches import TensorBatches
@@ -38,63 +39,98 @@ def test_train_and_score_learns_a_separable_problem():
     assert run.row()["val_error"] == pytest.approx(1 - run.val_accuracy)
 
 
-def test_cross_validate_scores_every_fold_once_on_data_it_did_not_train_on(monkeypatch):
-    import course_utils.evaluation as evaluation
-
+def test_cross_validate_scores_every_fold_once_on_data_it_did_not_train_on():
     x, y = blobs(100)
     row_id = {tuple(row.tolist()): i for i, row in enumerate(x)}
-    folds, models = [], []
-    real = evaluation.train_and_score
+    folds = []
 
-    def spy(model, train, val, *args, **kwargs):
-        run = real(model, train, val, *args, **kwargs)
-        ids = lambda split: {row_id[tuple(row.tolist())] for row in split[0]}  # noqa: E731
-        folds.append((ids(train), ids(val), run.val_accuracy))
-        return replace(run, val_accuracy=len(folds) / 10)  # a marker: the fold's score must be its val accuracy
+    def always_one(train_x, train_y, val_x):
+        ids = lambda rows: {row_id[tuple(row.tolist())] for row in rows}  # noqa: E731
+        folds.append((ids(train_x), ids(val_x), torch.initial_seed()))
+        return torch.ones(len(val_x), dtype=torch.long)
 
-    monkeypatch.setattr(evaluation, "train_and_score", spy)
-
-    def counting_model():
-        models.append(make_model())
-        return models[-1]
-
-    result = cross_validate(counting_model, x, y, k=5, settings=FAST)
-    assert len({id(m) for m in models}) == 5, "a fresh model per fold"
+    result = cross_validate(always_one, x, y, k=5, seed=7)
     for train_ids, val_ids, _ in folds:
         assert not train_ids & val_ids and len(train_ids | val_ids) == 100, "trains on all the other folds only"
     assert sorted(i for _, val_ids, _ in folds for i in val_ids) == list(range(100)), "each sample validates once"
-    assert result.scores == [0.1, 0.2, 0.3, 0.4, 0.5] and result.sizes == [20] * 5
-    assert result.summary() == "0.3000 ± 0.1581 over 5 folds"
-    assert min(score for *_, score in folds) > 0.85, "the separable blobs are learnt in every fold"
+    expected = [float((y[sorted(val_ids)] == 1).float().mean()) for _, val_ids, _ in folds]
+    assert result.scores == pytest.approx(expected) and result.sizes == [20] * 5
+    assert [seed for *_, seed in folds] == [7, 8, 9, 10, 11], "fold f is seeded seed + f"
+    assert result.summary().endswith("over 5 folds")
 
 
-def test_cross_validate_is_reproducible_with_a_seed():
+def test_network_cross_validation_matches_training_each_fold_by_hand():
+    """The K-fold score of a network is the held-out accuracy of a fresh model trained on the other folds."""
+    from course_utils.splits import kfold_indices
+
+    x, y = blobs(90)
+    x = x + 2.0 * torch.randn(x.shape, generator=torch.Generator().manual_seed(5))  # hard enough for errors
+    settings = TrainSettings(epochs=3, batch_size=16, lr=0.01, patience=1)
+    result = cross_validate(network_fit_predict(make_model, settings), x, y, k=3, seed=4)
+    by_hand = []
+    for fold, (train_idx, val_idx) in enumerate(kfold_indices(90, 3, 4)):
+        torch.manual_seed(4 + fold)
+        run = train_and_score(make_model(), (x[train_idx], y[train_idx]), (x[val_idx], y[val_idx]),
+                              replace(settings, patience=None, restore_best=False), seed=4 + fold)
+        by_hand.append(run.val_accuracy)
+    assert result.scores == pytest.approx(by_hand)
+    assert min(result.scores) < 1.0, "the noisy problem leaves errors to compare"
+
+
+def test_cross_validate_is_reproducible_and_the_seed_matters():
     x, y = blobs(60)
-    a = cross_validate(make_model, x, y, k=3, settings=TrainSettings(epochs=2, batch_size=16), seed=3)
-    b = cross_validate(make_model, x, y, k=3, settings=TrainSettings(epochs=2, batch_size=16), seed=3)
-    assert a.scores == b.scores
+    x = x + 2.0 * torch.randn(x.shape, generator=torch.Generator().manual_seed(2))
+    fit_predict = network_fit_predict(make_model, TrainSettings(epochs=2, batch_size=16))
+    a = cross_validate(fit_predict, x, y, k=3, seed=3)
+    assert a.scores == cross_validate(fit_predict, x, y, k=3, seed=3).scores
+    assert a.scores != cross_validate(fit_predict, x, y, k=3, seed=4).scores
 
 
-def test_cross_validate_never_restores_on_the_validation_fold(monkeypatch):
-    seen = {}
+def test_network_fit_predict_never_looks_at_the_held_out_rows(monkeypatch):
     import course_utils.evaluation as evaluation
 
+    seen = {}
     real_fit = evaluation.fit
 
-    def spy(*args, **kwargs):
-        seen.update(patience=kwargs["patience"], restore_best=kwargs["restore_best"])
-        return real_fit(*args, **kwargs)
+    def spy(model, train_batches, monitor, *args, **kwargs):
+        seen.update(patience=kwargs["patience"], restore_best=kwargs["restore_best"],
+                    monitored={tuple(row.tolist()) for xb, _ in monitor for row in xb})
+        return real_fit(model, train_batches, monitor, *args, **kwargs)
 
     monkeypatch.setattr(evaluation, "fit", spy)
     x, y = blobs(40)
-    cross_validate(make_model, x, y, k=2, settings=TrainSettings(epochs=1, patience=1, restore_best=True))
-    assert seen == {"patience": None, "restore_best": False}
+    fit_predict = network_fit_predict(make_model, TrainSettings(epochs=1, patience=1, restore_best=True))
+    predicted = fit_predict(x[:30], y[:30], x[30:])
+    assert seen["patience"] is None and seen["restore_best"] is False
+    assert not seen["monitored"] & {tuple(row.tolist()) for row in x[30:]}
+    assert predicted.shape == (10,) and predicted.dtype == torch.long
+
+
+def test_cross_validate_scales_inside_folds_only_when_asked():
+    rows = np.random.default_rng(0).normal(5.0, 3.0, (50, 2))
+    labels = (rows[:, 0] > 5.0).astype(int)
+    means = []
+
+    def spy(train_x, train_y, val_x):
+        means.append(train_x.mean(axis=0))
+        return (val_x[:, 0] > (0.0 if len(means) > 5 else 5.0)).astype(int)
+
+    plain = cross_validate(spy, rows, labels, k=5)
+    scaled = cross_validate(spy, rows, labels, k=5, scale=True)
+    assert all(abs(m[0] - 5.0) < 1.5 for m in means[:5]), "unscaled folds keep their units"
+    assert all(np.allclose(m, 0.0) for m in means[5:]), "each training part is standardised with its own statistics"
+    assert plain.mean > 0.9 and scaled.mean > 0.8
+    with pytest.raises(ValueError, match="one predicted label per row"):
+        cross_validate(lambda a, b, c: np.zeros(3), rows, labels, k=5)
+    with pytest.raises(ValueError, match="must match"):
+        cross_validate(spy, rows, labels[:-1])
 
 
 def test_random_split_scores_differ_between_splits():
     x, y = blobs(60, features=8)
     x = x + 2.5 * torch.randn(x.shape, generator=torch.Generator().manual_seed(1))  # make it hard enough to vary
-    result = random_split_scores(make_model, x, y, repeats=4, settings=TrainSettings(epochs=3, batch_size=16))
+    fit_predict = network_fit_predict(make_model, TrainSettings(epochs=3, batch_size=16))
+    result = random_split_scores(fit_predict, x, y, repeats=4)
     assert len(result.scores) == 4 and result.sizes == [12] * 4
     assert result.std > 0.0 and "random splits" in result.summary()
 
@@ -172,7 +208,7 @@ def test_mismatched_or_empty_data_is_named():
     with pytest.raises(ValueError, match="validation is empty"):
         train_and_score(make_model(), (x, y), (x[:0], y[:0]), FAST)
     with pytest.raises(ValueError, match="Cannot make 5 folds from 3"):
-        cross_validate(make_model, x[:3], y[:3], k=5)
+        cross_validate(network_fit_predict(make_model), x[:3], y[:3], k=5)
     with pytest.raises(ValueError, match="sizes must be integers"):
         training_size_sweep(make_model, (x, y), (x, y), [0, 50])
     with pytest.raises(ValueError, match="at least one hidden-layer"):

@@ -8,9 +8,9 @@ import pytest
 import torch
 
 from course_utils.bundle import load_bundle
+from course_utils.evaluation import Standardizer
 from course_utils.project import (
-    CVResult, Standardizer, chance_level, cross_validate, grid_search, load_or_train_mnist_bundle, mlp_predictions,
-    read_pins, train_mlp, verify_requirements,
+    chance_level, grid_search, load_or_train_mnist_bundle, mlp_predictions, read_pins, train_mlp, verify_requirements,
 )
 
 
@@ -41,33 +41,6 @@ def test_standardizer_learns_from_training_rows_only() -> None:
         Standardizer.fit(np.array([[1.0], [np.nan]]))
     with pytest.raises(ValueError, match="2 features"):
         scaler.transform(np.zeros((1, 3)))
-
-
-def test_cross_validate_scales_inside_folds_and_never_shows_the_fold() -> None:
-    rows, labels = blobs()
-    seen_means = []
-
-    def fit_predict(train_x, train_y, val_x):
-        seen_means.append(train_x.mean(axis=0))
-        assert len(train_x) + len(val_x) == len(rows)
-        return (val_x[:, 0] > 0).astype(int)
-
-    result = cross_validate(fit_predict, rows, labels, k=5, seed=0)
-    assert result.k == 5 and 0.8 < result.mean <= 1.0
-    assert all(np.allclose(m, 0.0) for m in seen_means)  # each training part is standardised with its own stats
-    assert result.summary().endswith("(5 folds)")
-    again = cross_validate(fit_predict, rows, labels, k=5, seed=0)
-    assert again.scores == result.scores
-    with pytest.raises(ValueError, match="one predicted label per row"):
-        cross_validate(lambda a, b, c: np.zeros(3), rows, labels, k=3)
-    with pytest.raises(ValueError, match="must match"):
-        cross_validate(fit_predict, rows, labels[:-1])
-
-
-def test_cv_result_statistics() -> None:
-    result = CVResult([0.8, 0.9, 1.0])
-    assert result.mean == pytest.approx(0.9) and result.std == pytest.approx(0.1)
-    assert CVResult([0.7]).std == 0.0
 
 
 def test_grid_search_picks_the_best_mean() -> None:

@@ -89,7 +89,7 @@ def check_feature_experiment(result: Any, verdict: str | None, baseline: Any, re
             t("keep what cross_validate(...) returns, with the same k and seed as the lesson's logistic regression."))
     require(np.allclose(scores, rerun().scores), name,
             t("these fold scores are not what cross_validate(logreg_fit_predict, dev_rows[:, :10], dev_labels, 5, "
-              "SEED) gives: keep your own result."))
+              "SEED, scale=True) gives: keep your own result."))
     require_verdict(verdict, paired_verdict(scores, baseline.scores), name,
                     t("the folds are the same for both (same seed): compare them fold by fold with compare_paired(...)"))
     passed(name)
