@@ -117,7 +117,8 @@ def main(argv: list[str] | None = None) -> int:
         code = in_venv("-m", "course_utils.instructor.workspace", "--dir", str(workspace), *language)
         if code or args.no_start:
             return code
-        return subprocess.run([str(BIN / "jupyter"), "lab", str(workspace / "notebooks")], cwd=workspace).returncode
+        env = {**os.environ, "JUPYTERLAB_SETTINGS_DIR": str(workspace / ".jupyterlab-settings")}  # the workspace's own
+        return subprocess.run([str(BIN / "jupyter"), "lab", str(workspace / "notebooks")], cwd=workspace, env=env).returncode
     if args.command == "course":
         return in_venv("-m", "course_utils.instructor.course_run", *passthrough)
     if args.command == "batch":

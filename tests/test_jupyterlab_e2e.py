@@ -308,6 +308,9 @@ def test_a_korean_lesson_shows_korean_text_hints_and_plots_in_a_korean_font(lab,
     korean_fonts = subprocess.run(["fc-list", ":lang=ko", "family"], capture_output=True, text=True).stdout
     assert korean_fonts.strip(), "no Korean font installed: .ci/install_browser.sh installs fonts-nanum"
     families = {name.strip() for line in korean_fonts.splitlines() for name in line.split(",")}
+    with urllib.request.urlopen(f"{base}/lab/api/translations/ko_KR?token={token}", timeout=30) as answer:
+        menus = json.load(answer)["data"].get("jupyterlab", {})  # the Korean language pack, as JupyterLab serves it
+    assert menus.get("Run All Cells") == ["모든 셀 실행"], "JupyterLab's Korean language pack is not installed"
     page = browser.new_page(viewport={"width": 1400, "height": 1000})
     try:
         page.goto(f"{base}/lab/workspaces/ko/tree/notebooks/ko/{KOREAN.name}?token={token}")

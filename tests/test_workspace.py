@@ -85,3 +85,16 @@ def test_the_korean_edition_gets_its_own_folder_and_record(tmp_path):
     assert update_workspace(ws, notebooks, language="ko").kept_edited == [f"ko/{lesson.name}"]
     assert (ws / "notebooks" / "ko" / f"{lesson.stem}.updated.ipynb").is_file()
     assert len(update_workspace(ws, notebooks).unchanged) == 2, "the English copies are not touched"
+
+
+def test_a_korean_workspace_starts_jupyterlab_in_korean_and_keeps_the_students_choice(tmp_path):
+    from course_utils.instructor.workspace import lab_settings
+
+    plugin = Path("@jupyterlab") / "translation-extension" / "plugin.jupyterlab-settings"
+    english = lab_settings(tmp_path / "en", "en")
+    assert not (english / plugin).exists(), "the English edition keeps JupyterLab's default language"
+    korean = lab_settings(tmp_path / "ko", "ko")
+    assert json.loads((korean / plugin).read_text(encoding="utf-8")) == {"locale": "ko_KR"}
+    (korean / plugin).write_text(json.dumps({"locale": "en"}), encoding="utf-8")  # the student switched back
+    lab_settings(tmp_path / "ko", "ko")
+    assert json.loads((korean / plugin).read_text(encoding="utf-8")) == {"locale": "en"}

@@ -25,6 +25,8 @@ from .student import student_version
 
 DEFAULT_DIR = REPO / "workspace"
 STATE_FILE = ".kit-state.json"
+LAB_SETTINGS = ".jupyterlab-settings"  # the workspace's own JupyterLab settings (kit.py lab sets JUPYTERLAB_SETTINGS_DIR)
+LOCALES = {"ko": "ko_KR"}  # JupyterLab interface language of each edition (language packs in requirements.txt)
 
 
 @dataclass
@@ -79,6 +81,17 @@ def update_workspace(workspace: Path, notebook_dir: Path = NOTEBOOK_DIR, languag
     return report
 
 
+def lab_settings(workspace: Path, language: str) -> Path:
+    """The workspace's JupyterLab settings folder; for the Korean edition the interface starts in Korean, unless the
+    student has already chosen a language there (Settings → Language)."""
+    settings = workspace / LAB_SETTINGS
+    plugin = settings / "@jupyterlab" / "translation-extension" / "plugin.jupyterlab-settings"
+    if language in LOCALES and not plugin.exists():
+        plugin.parent.mkdir(parents=True, exist_ok=True)
+        plugin.write_text(json.dumps({"locale": LOCALES[language]}) + "\n", encoding="utf-8")
+    return settings
+
+
 def main(argv: list[str] | None = None) -> int:
     """Command line: create or refresh the workspace and say what changed."""
     parser = argparse.ArgumentParser(prog="python -m course_utils.instructor.workspace", description=__doc__,
@@ -92,6 +105,7 @@ def main(argv: list[str] | None = None) -> int:
         warn_if_no_korean_font()
     try:
         report = update_workspace(workspace, language=args.language)
+        lab_settings(workspace, args.language)
     except OSError as exc:
         print(f"error: cannot write the workspace {display_path(workspace)}: {exc.strerror}. Choose another folder "
               "with --dir.", file=sys.stderr)
