@@ -13,14 +13,6 @@ import yaml
 
 LANGUAGES = ("en", "ko")
 CATALOGUE_DIR = Path(__file__).with_name("locales")
-FONT_HELP = {
-    "en": ("No Korean font was found on this computer, so Korean text and emoji may show as empty boxes in the "
-           "browser. Install one (Debian/Ubuntu: sudo apt install fonts-nanum fonts-noto-color-emoji), then restart "
-           "the browser; README, section 'Korean edition', says more."),
-    "ko": ("이 컴퓨터에서 한글 글꼴을 찾지 못했습니다. 브라우저에서 한글과 이모지가 빈 네모로 보일 수 있습니다. "
-           "글꼴을 설치한 뒤(Debian/Ubuntu: sudo apt install fonts-nanum fonts-noto-color-emoji) 브라우저를 다시 "
-           "시작하세요. 자세한 내용은 README의 '한국어판' 절에 있습니다."),
-}
 
 
 def language() -> str:
@@ -58,7 +50,9 @@ def warn_if_no_korean_font() -> bool:
     """Warn once, with what to install, when a Linux machine has no font that can show Hangul; True if it warned."""
     if has_korean_display_font() is not False:
         return False
-    warnings.warn(FONT_HELP[language()], UserWarning, stacklevel=2)
+    warnings.warn(t("No Korean font was found on this computer, so Korean text and emoji may show as empty boxes in "
+                    "the browser. Install one (Debian/Ubuntu: sudo apt install fonts-nanum fonts-noto-color-emoji), "
+                    "then restart the browser; README, section 'Korean edition', says more."), UserWarning, stacklevel=2)
     return True
 
 

@@ -318,9 +318,6 @@ def test_a_file_sent_back_outside_its_folder_is_refused(tmp_path):
 
 # --- grading on the cluster ------------------------------------------------------------------------------------
 
-GRADE_LIMITS = None
-
-
 def grading_class(root: Path, markers: Path | None = None) -> None:
     """ana solves both exercises, ben none, carl hands in nothing; with markers, ana's notebook sleeps mid-run."""
     from test_grade import code, full, insert_after, save, untouched, SOLUTION_1
