@@ -135,6 +135,34 @@ def test_random_split_scores_differ_between_splits():
     assert result.std > 0.0 and "random splits" in result.summary()
 
 
+def test_random_split_scores_draws_a_new_split_for_every_repeat():
+    x, y = blobs(50)
+    row_id = {tuple(row.tolist()): i for i, row in enumerate(x)}
+    ids = lambda rows: frozenset(row_id[tuple(row.tolist())] for row in rows)  # noqa: E731
+
+    def splits(seed: int) -> list[tuple[frozenset, frozenset, int]]:
+        seen = []
+
+        def spy(train_x, train_y, val_x):
+            seen.append((ids(train_x), ids(val_x), torch.initial_seed()))
+            return torch.ones(len(val_x), dtype=torch.long)
+
+        result = random_split_scores(spy, x, y, repeats=6, seed=seed)
+        expected = [float((y[sorted(val)] == 1).float().mean()) for _, val, _ in seen]
+        assert result.scores == pytest.approx(expected) and result.sizes == [10] * 6
+        return seen
+
+    seen = splits(0)
+    for train, val, _ in seen:
+        assert not train & val and len(train | val) == 50 and len(val) == 10
+    assert len({val for _, val, _ in seen}) == 6, "every repeat holds out other rows"
+    assert len({seed for *_, seed in seen}) == 6, "every repeat trains with its own seed"
+    assert seen == splits(0), "the same seed, the same splits"
+    other = splits(7)
+    assert [val for _, val, _ in other] != [val for _, val, _ in seen], "another seed, other splits"
+    assert other[0][1] != seen[0][1]
+
+
 def test_score_spread_statistics():
     spread = ScoreSpread([0.8, 0.9, 1.0])
     assert spread.mean == pytest.approx(0.9)

@@ -5,6 +5,7 @@ from __future__ import annotations
 import ast
 import re
 import string
+import subprocess
 import warnings
 from pathlib import Path
 
@@ -15,7 +16,7 @@ import yaml
 
 import course_utils
 from course_utils import i18n
-from course_utils.compare import compare_paired
+from course_utils.compare import Comparison, compare_paired
 from course_utils.exercises import ExerciseFailed, require_answer
 from course_utils.exercises import gradient_descent, planet as planet_exercises, project, word2vec
 from course_utils.exercises.experiment import paired_verdict, verdict_note
@@ -303,6 +304,19 @@ def test_verdict_note_is_the_comparison_sentence_in_english(no_language):
     assert verdict_note(same, "F2", 4) == same.sentence("F2")
 
 
+@pytest.mark.parametrize("comparison, expected", [
+    (Comparison("yours", "baseline", 0.9, 0.8, 0.1, 0.02, "ahead of", "paired over 500 examples"),
+     '테스트 정확도에서 여러분의 모델(0.9000)은 베이스라인(0.8000)과 비교해 "ahead of"입니다: 차이는 +0.1000, '
+     "표준 오차의 5.0배(0.0200, 예제 500개에 대한 짝 비교)입니다."),
+    (Comparison("yours", "baseline", 0.61, 0.7, -0.09, 0.06, "level with", "paired over 1,200 examples"),
+     '테스트 정확도에서 여러분의 모델(0.6100)은 베이스라인(0.7000)과 비교해 "level with"입니다: 차이는 -0.0900, '
+     "표준 오차의 1.5배(0.0600, 예제 1,200개에 대한 짝 비교)입니다."),
+])
+def test_verdict_note_in_korean_puts_each_number_in_its_place(korean_lang, comparison, expected):
+    examples = int(comparison.basis.split()[2].replace(",", ""))
+    assert verdict_note(comparison, t("test accuracy"), examples) == expected
+
+
 def test_verdict_note_in_korean_keeps_the_verdict_word(korean_lang):
     truth = paired_verdict(np.ones(300), np.r_[np.ones(200), np.zeros(100)])
     note = verdict_note(truth, t("test accuracy"), 300)
@@ -410,3 +424,50 @@ def test_no_font_warning_when_a_font_is_there_or_unknown(monkeypatch, found):
     with warnings.catch_warnings():
         warnings.simplefilter("error")
         assert i18n.warn_if_no_korean_font() is False
+
+
+@pytest.fixture
+def fontconfig(monkeypatch):
+    """A Linux machine whose fc-list prints `stdout` with exit code `returncode` (has_korean_display_font is cached)."""
+    calls = []
+
+    def install(stdout: str, returncode: int = 0, platform: str = "linux", fc_list: str | None = "/usr/bin/fc-list"):
+        def run(command, **kwargs):
+            calls.append(command)
+            return subprocess.CompletedProcess(command, returncode, stdout=stdout, stderr="")
+
+        monkeypatch.setenv("COURSE_LANG", "en")
+        monkeypatch.setattr(i18n.sys, "platform", platform)
+        monkeypatch.setattr(i18n.shutil, "which", lambda name: fc_list if name == "fc-list" else None)
+        monkeypatch.setattr(i18n.subprocess, "run", run)
+        i18n.has_korean_display_font.cache_clear()
+        return calls
+
+    yield install
+    i18n.has_korean_display_font.cache_clear()
+
+
+@pytest.mark.parametrize("stdout", ["", "\n", "  \n\n"])
+def test_fc_list_exiting_0_without_a_font_means_no_korean_font(fontconfig, stdout):
+    """fc-list exits 0 whether or not a font matches: only what it prints tells."""
+    calls = fontconfig(stdout, returncode=0)
+    assert i18n.has_korean_display_font() is False
+    assert calls and calls[0][0] == "fc-list" and ":lang=ko" in calls[0]
+    with pytest.warns(UserWarning, match="No Korean font"):
+        assert i18n.warn_if_no_korean_font() is True
+
+
+@pytest.mark.parametrize("stdout", ["NanumGothic,나눔고딕\n", "Noto Sans CJK KR,Noto Sans CJK KR Regular\nUnDotum\n"])
+def test_fc_list_printing_a_korean_font_means_a_font(fontconfig, stdout):
+    fontconfig(stdout, returncode=0)
+    assert i18n.has_korean_display_font() is True
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        assert i18n.warn_if_no_korean_font() is False
+
+
+def test_without_fontconfig_the_answer_is_unknown(fontconfig):
+    calls = fontconfig("NanumGothic\n", fc_list=None)
+    assert i18n.has_korean_display_font() is None and not calls
+    calls = fontconfig("NanumGothic\n", platform="darwin")
+    assert i18n.has_korean_display_font() is None and not calls

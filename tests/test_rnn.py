@@ -106,3 +106,68 @@ def test_length_buckets_refuse_bad_input():
         rnn.LengthBuckets(padded_rows([3, 4]), torch.tensor([0]))
     with pytest.raises(ValueError, match="batch_size"):
         rnn.LengthBuckets(padded_rows([3, 4]), torch.tensor([0, 1]), batch_size=0)
+
+
+def test_length_buckets_regroup_the_rows_each_epoch_not_only_reorder_the_batches():
+    ids, labels = padded_rows([1 + i % 30 for i in range(600)]), torch.arange(600)
+    groups = lambda b: {frozenset(yb.tolist()) for _, yb in b}  # noqa: E731  which rows share a batch
+    a, b, c = (rnn.LengthBuckets(ids, labels, 16, seed=s, pool=4) for s in (5, 5, 6))
+    first, second = groups(a), groups(a)
+    assert first == groups(b), "same seed, same batches"
+    assert first != second, "a new epoch puts other rows together"
+    assert first != groups(c), "another seed puts other rows together"
+
+
+def test_length_buckets_visit_short_and_long_batches_in_random_order():
+    lengths = [1 + (i * 13) % 50 for i in range(640)]
+    buckets = rnn.LengthBuckets(padded_rows(lengths), torch.arange(640), batch_size=16, seed=0, pool=1000)  # one pool
+    epochs = [[max(lengths[i] for i in yb.tolist()) for _, yb in buckets] for _ in range(2)]
+    for longest in epochs:
+        assert len(longest) == 40 and longest != sorted(longest) and longest != sorted(longest, reverse=True)
+        assert sorted(longest) == sorted(epochs[0]), "the same length-sorted batches, visited in another order"
+    assert epochs[0] != epochs[1]
+
+
+@pytest.mark.parametrize("padding", ["packed", "masked"])
+@pytest.mark.parametrize("cell", ["gru", "lstm"])
+def test_an_all_padding_review_reaches_the_rnn_with_length_one_and_scores_as_nothing_read(cell, padding, monkeypatch):
+    """A review of length 0 (every id padding) must not reach pack_padded_sequence as length 0 (it raises)."""
+    seen = []
+    real = rnn.pack_padded_sequence
+
+    def spy(inputs, lengths, *args, **kwargs):
+        seen.append(lengths.clone())
+        return real(inputs, lengths, *args, **kwargs)
+
+    monkeypatch.setattr(rnn, "pack_padded_sequence", spy)
+    torch.manual_seed(0)
+    model = RNNClassifier(20, 8, 6, cell=cell, padding=padding).eval()
+    batch = torch.tensor([[3, 4, 5, 6], [0, 0, 0, 0], [7, 8, 0, 0]])
+    out = model(batch)
+    assert torch.isfinite(out).all()
+    assert torch.allclose(out[1], model.head.bias), "nothing read: the pooled features are 0, the score is the bias"
+    assert torch.allclose(out[0], model(batch[:1])[0], atol=1e-6) and torch.allclose(out[2], model(batch[2:])[0], atol=1e-6)
+    only_padding = model(torch.zeros(2, 5, dtype=torch.long))
+    assert torch.allclose(only_padding, model.head.bias.expand(2, -1))
+    if padding == "packed":
+        assert seen and all(int(lengths.min()) >= 1 for lengths in seen)
+        assert seen[0].tolist() == [4, 1, 2]
+    model.train()
+    loss = nn.functional.cross_entropy(model(batch), torch.tensor([1, 0, 1]))
+    loss.backward()
+    assert torch.isfinite(loss) and all(torch.isfinite(p.grad).all() for p in model.parameters() if p.grad is not None)
+
+
+def test_length_buckets_with_empty_reviews_give_batches_the_model_can_read():
+    lengths = [0] * 40 + [1 + i % 9 for i in range(60)]
+    ids = torch.zeros(100, 9, dtype=torch.long)
+    ids[40:] = padded_rows(lengths[40:])
+    buckets = rnn.LengthBuckets(ids, torch.arange(100), batch_size=8, seed=0, pool=20)
+    torch.manual_seed(0)
+    model = RNNClassifier(60, 8, 6).eval()
+    widths = []
+    for xb, yb in buckets:
+        widths.append(xb.shape[1])
+        assert xb.shape[1] == max(1, max(lengths[i] for i in yb.tolist())), "cut to the longest row, never to 0"
+        assert torch.isfinite(model(xb)).all()
+    assert min(widths) == 1 and sum(len(yb) for _, yb in buckets) == 100

@@ -180,6 +180,33 @@ def test_a_missing_or_orphaned_translation_is_named(tiny):
     assert translation_status(tiny).orphaned == ["gone"]
 
 
+def test_a_translation_of_a_deleted_english_cell_is_reported_by_status(tiny, capsys):
+    update_translation(tiny, {"title": "# 제목", "math": "$$y = wx$$ 입니다"})
+    assert translation.main(["status"]) == 0 and "01_tiny.ipynb: up to date" in capsys.readouterr().out
+    nb = json.loads(tiny.read_text(encoding="utf-8"))
+    nb["cells"] = [cell for cell in nb["cells"] if cell["id"] != "math"]  # the English lesson drops a cell
+    tiny.write_text(json.dumps(nb), encoding="utf-8")
+    status = translation_status(tiny)
+    assert (status.orphaned, status.missing, status.stale) == (["math"], [], [])
+    assert not status.complete and "no longer exist: math" in status.describe()
+    assert translation.main(["status"]) == 1, "an orphaned translation is a problem to report, not 'up to date'"
+    out = capsys.readouterr().out
+    assert "math" in out and "up to date" not in out
+    assert translation.main(["build", "--check"]) == 1 and "math" in capsys.readouterr().out
+    with pytest.raises(TranslationError, match="math"):
+        build_edition(tiny)
+
+
+def test_a_translation_of_a_cell_that_became_code_is_orphaned(tiny):
+    update_translation(tiny, {"title": "# 제목", "math": "$$y = wx$$ 입니다"})
+    nb = json.loads(tiny.read_text(encoding="utf-8"))
+    nb["cells"][3] = {"cell_type": "code", "id": "math", "metadata": {}, "execution_count": None, "outputs": [],
+                      "source": ["y = 2 * x"]}
+    tiny.write_text(json.dumps(nb), encoding="utf-8")
+    status = translation_status(tiny)
+    assert status.orphaned == ["math"] and not status.complete
+
+
 def test_the_check_command_fails_on_a_stale_notebook(tiny, capsys):
     update_translation(tiny, {"title": "# 제목", "math": "$$y = wx$$ 입니다"})
     assert translation.main(["build"]) == 0
