@@ -49,6 +49,14 @@ from .reproducibility import package_version
 WEIGHTS_FILE = "weights.pt"
 META_FILE = "bundle.json"
 FORMAT_VERSION = 1
+# Sane limits for what a bundle may claim about itself (every answer repeats the class names; the server builds
+# the model that 'config' describes before it can compare it with the weights).
+MAX_META_BYTES = 4 * 1024 * 1024   # bundle.json
+MAX_NAME_CHARS = 200               # model name, each class name and each feature name
+MAX_CLASSES = 1000
+MAX_FEATURES = 100_000
+MAX_PARAMETERS = 100_000_000       # 400 MB of float32 weights
+MAX_CONFIG_CHARS = 16 * 1024       # the architecture config, as JSON
 
 ARCHITECTURES: dict[str, Callable[..., nn.Module]] = {"FeedForwardNet": FeedForwardNet}
 
@@ -159,13 +167,27 @@ def validate_meta(meta: dict[str, Any], meta_path: Path, hint: str = LOAD_HINT) 
     for key in ("name", "architecture"):
         if not isinstance(meta[key], str) or not meta[key].strip():
             raise fail(key, f"must be a non-empty string, got {_type_name(meta[key])}")
+        if len(meta[key]) > MAX_NAME_CHARS:
+            raise fail(key, f"is {len(meta[key]):,} characters long; at most {MAX_NAME_CHARS} are allowed")
     for key in ("config", "metrics", "extra"):
         if key in meta and not isinstance(meta[key], dict):
             raise fail(key, f"must be an object, got {_type_name(meta[key])}")
+    if "config" in meta and len(json.dumps(meta["config"])) > MAX_CONFIG_CHARS:
+        raise fail("config", f"is {len(json.dumps(meta['config'])):,} characters of JSON; an architecture config "
+                             f"holds a few numbers (at most {MAX_CONFIG_CHARS:,} characters)")
     classes = meta["classes"]
     if (not isinstance(classes, list) or len(classes) < 2 or not all(isinstance(c, str) for c in classes)
             or len(set(classes)) != len(classes)):
         raise fail("classes", f"must list at least two distinct class names (strings), got {classes!r:.200}")
+    if len(classes) > MAX_CLASSES:
+        raise fail("classes", f"lists {len(classes):,} classes; at most {MAX_CLASSES:,} are allowed (every answer "
+                              "lists every class)")
+    long_names = [i for i, c in enumerate(classes) if not c.strip() or len(c) > MAX_NAME_CHARS]
+    if long_names:
+        bad = classes[long_names[0]]
+        problem = "blank" if not bad.strip() else f"{len(bad):,} characters long"
+        raise fail("classes", f"entry {long_names[0]} is {problem}; class names must be 1-{MAX_NAME_CHARS} "
+                              "characters (every answer repeats them)")
 
     spec = meta["input_spec"]
     if not isinstance(spec, dict):
@@ -186,12 +208,17 @@ def validate_meta(meta: dict[str, Any], meta_path: Path, hint: str = LOAD_HINT) 
                                                  f"{spec.get('value_range')!r}")
         if not isinstance(spec.get("flatten", True), bool):
             raise fail("input_spec.flatten", f"must be true or false, got {spec.get('flatten')!r}")
+        if shape[0] * shape[1] > 100_000_000:
+            raise fail("input_spec.shape", f"claims {shape[0]}x{shape[1]} pixels, far more than any course model takes")
     else:
         features = spec.get("features")
         if (not isinstance(features, list) or not features or not all(isinstance(f, str) for f in features)
                 or len(set(features)) != len(features)):
             raise fail("input_spec.features", f"must list the distinct feature names (strings) of a tabular model, "
                                               f"got {features!r:.200}")
+        if len(features) > MAX_FEATURES or any(len(f) > MAX_NAME_CHARS for f in features):
+            raise fail("input_spec.features", f"must list at most {MAX_FEATURES:,} feature names of at most "
+                                              f"{MAX_NAME_CHARS} characters each")
         count = spec.get("num_features", len(features))
         if isinstance(count, bool) or count != len(features):
             raise fail("input_spec.num_features", f"is {count!r} but input_spec.features names {len(features)} "
@@ -243,6 +270,40 @@ def check_model(model: nn.Module, meta: dict[str, Any], where: str) -> None:
     if out.ndim != 2 or out.shape[1] != len(classes):
         raise BundleError(f"Field 'classes' in {where} lists {len(classes)} classes but the model outputs "
                           f"{list(out.shape[1:])} scores per input: the class list and config disagree.")
+    spec = meta["input_spec"]
+    if spec["kind"] == "image" and spec["shape"][0] != spec["shape"][1]:
+        # A flat input layer (width values) records no image geometry: [56, 14] and [28, 28] both have 784 pixels,
+        # and a wrong shape would refuse every real image while answering images of the wrong geometry.
+        side = math.isqrt(width)
+        hint = f"; set it to [{side}, {side}]" if side * side == width else ""
+        raise BundleError(f"Field 'input_spec.shape' in {where} is {spec['shape']}, but the model's input layer takes "
+                          f"{width} flat values, which records no image geometry, and course image models take "
+                          f"square images{hint}.")
+    check_scaling(model, meta, where)
+
+
+def check_scaling(model: nn.Module, meta: dict[str, Any], where: str) -> None:
+    """Check preprocessing maps the extremes of the input range (0 and 255 for pixels, 0 and 1 for features) to
+    finite float32 values and the model to finite scores; else every request would be refused as 'too large'."""
+    spec, prep = meta["input_spec"], meta["preprocessing"]
+    width = _spec_width(spec)
+    high, what = (255.0, "pixel values 0 and 255") if spec["kind"] == "image" else (1.0, "feature values 0 and 1")
+    x = torch.tensor([[0.0] * width, [high] * width], dtype=torch.float32)
+    if prep.get("type") == "standardize":
+        steps = [("divisor", lambda v: v.div(float(prep.get("divisor", 1.0)))),
+                 ("mean", lambda v: v.sub(torch.as_tensor(prep["mean"], dtype=v.dtype))),
+                 ("std", lambda v: v.div(torch.as_tensor(prep["std"], dtype=v.dtype)))]
+        for key, step in steps:
+            x = step(x)
+            if not torch.isfinite(x).all():
+                raise BundleError(f"Field 'preprocessing.{key}' in {where} turns {what} into numbers beyond float32 "
+                                  f"(about 3.4e38), so every request would be refused: the scaling is broken. Save "
+                                  "the bundle again with the mean/std of the training data.")
+    with torch.no_grad():
+        out = model.eval()(x)
+    if not torch.isfinite(out).all():
+        raise BundleError(f"The model in {where} gives non-finite scores for {what}: its weights or field "
+                          "'preprocessing' are broken. Retrain or save the bundle again.")
 
 
 def check_state_dict(model: nn.Module, state: Any, weights: Path) -> None:
@@ -394,6 +455,10 @@ def read_bundle_meta(path: str | os.PathLike[str]) -> dict[str, Any]:
     if not meta_path.is_file():
         raise FileNotFoundError(f"The bundle folder {display_path(folder)} has no {META_FILE}; it is incomplete. "
                                 "Save the model again with save_bundle.")
+    if meta_path.stat().st_size > MAX_META_BYTES:
+        raise BundleError(f"{display_path(meta_path)} is {meta_path.stat().st_size:,} bytes; bundle metadata takes a "
+                          f"few kilobytes (at most {MAX_META_BYTES:,} bytes). The bundle is damaged or was edited by "
+                          "hand: save the model again with save_bundle.")
     try:
         meta = json.loads(meta_path.read_text(encoding="utf-8"))
     except (UnicodeDecodeError, json.JSONDecodeError) as exc:
@@ -406,6 +471,33 @@ def read_bundle_meta(path: str | os.PathLike[str]) -> dict[str, Any]:
                           "or is damaged. Save the model again.")
     validate_meta(meta, meta_path)
     return meta
+
+
+def build_model(meta: dict[str, Any], state: Any, weights: Path, meta_name: str) -> nn.Module:
+    """Build the architecture `config` describes, after checking on PyTorch's "meta" device (no memory) that it is
+    of a sane size and that the loaded state_dict fits it layer by layer, so a lying config costs no memory."""
+    architecture, factory = meta["architecture"], ARCHITECTURES[meta["architecture"]]
+
+    def cannot_build(exc: BaseException) -> BundleError:
+        return BundleError(f"{meta_name}: field 'config' cannot build {architecture} ({exc}). {LOAD_HINT}")
+
+    try:
+        with torch.device("meta"):
+            skeleton = factory(**meta["config"])
+    except (TypeError, ValueError, RuntimeError, OverflowError) as exc:
+        raise cannot_build(exc) from exc
+    tensors = list(skeleton.state_dict().values())
+    count = sum(t.numel() for t in tensors)
+    size = sum(t.numel() * t.element_size() for t in tensors)
+    if count > MAX_PARAMETERS:
+        raise BundleError(f"{meta_name}: field 'config' describes a {architecture} with {count:,} parameters "
+                          f"({size:,} bytes), more than the {MAX_PARAMETERS:,} bundles allow. {LOAD_HINT}")
+    check_state_dict(skeleton, state, weights)  # every layer's shape, before any memory is spent on them
+    del skeleton, tensors
+    try:
+        return factory(**meta["config"])
+    except (TypeError, ValueError, RuntimeError, OverflowError) as exc:
+        raise cannot_build(exc) from exc
 
 
 def load_bundle(path: str | os.PathLike[str], map_location: str | torch.device = "cpu") -> Bundle:
@@ -429,16 +521,11 @@ def load_bundle(path: str | os.PathLike[str], map_location: str | torch.device =
         raise BundleError(f"{meta_name}: field 'architecture' names {meta['architecture']!r}, which course_utils "
                           f"cannot build (known: {sorted(ARCHITECTURES)}; register_architecture adds one).")
     try:
-        model = ARCHITECTURES[meta["architecture"]](**meta["config"])
-    except (TypeError, ValueError, RuntimeError) as exc:
-        raise BundleError(f"{meta_name}: field 'config' cannot build {meta['architecture']} ({exc}). "
-                          f"{LOAD_HINT}") from exc
-    try:
         state = torch.load(weights, map_location="cpu", weights_only=True)
     except Exception as exc:  # torch raises several types for damaged files
         raise BundleError(f"{display_path(weights)} is not a readable weights file ({exc}). "
                           "Save the model again with save_bundle.") from exc
-    check_state_dict(model, state, weights)
+    model = build_model(meta, state, weights, meta_name)
     try:
         model.load_state_dict(state)
     except (TypeError, ValueError, RuntimeError) as exc:

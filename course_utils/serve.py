@@ -17,7 +17,9 @@ in raw (unscaled) units; the server applies the bundle's preprocessing.
 
 The answer is ``{"model": name, "predictions": [{"label", "class_index", "probabilities": {class: p}}]}``.
 Bad requests get a 4xx status with ``{"detail": "<what is wrong and what to send instead>"}``; a client that
-takes longer than ``--read-timeout`` seconds to send its headers or its body gets 408 and is disconnected.
+takes longer than ``--read-timeout`` seconds to send its headers or its body gets 408 and is disconnected, and one
+that sends its body in more than max(1024, max_body_bytes / 256) pieces (e.g. 1-byte HTTP chunks) gets 413 and is
+disconnected without the rest being parsed.
 Model work runs in a worker thread, so /health answers while a large batch is being predicted.
 """
 from __future__ import annotations
@@ -52,6 +54,8 @@ DEFAULT_PORT = 8000
 MAX_BODY_BYTES = 2 * 1024 * 1024
 MAX_BATCH = 512
 READ_TIMEOUT = 20.0
+MIN_PIECE_BYTES = 256  # a body may arrive in at most max(1024, max_body_bytes / 256) pieces (chunks or reads)
+BODY_REFUSED = "course_utils.body_refused"  # scope key the protocol sets when it stops reading a request body
 FLOAT32_MAX = float(np.finfo(np.float32).max)
 IMAGE_TYPES = {"image/png", "image/jpeg", "image/jpg", "application/octet-stream"}
 PNG_MAGIC, JPEG_MAGIC = b"\x89PNG\r\n\x1a\n", b"\xff\xd8\xff"
@@ -192,8 +196,13 @@ def pixels_from_json(bundle: Bundle, payload: dict[str, Any]) -> np.ndarray:
             raise InputError(422, f"pixels has shape {list(arr.shape)}; send one image as {size}.")
         arr = arr.reshape(1, -1)
     else:
-        if isinstance(payload["images"], list):
-            check_batch(len(payload["images"]))
+        images = payload["images"]
+        if isinstance(images, list) and images and not isinstance(images[0], list):
+            raise InputError(422, f"images must be a list of images, each {size}, but images[0] is not a list (a flat "
+                                  f"list of {len(images):,} values is one image: send it as \"pixels\", or as "
+                                  "\"images\": [[...]]).")
+        if isinstance(images, list):
+            check_batch(len(images))
         arr = number_array(payload["images"], "images", max_depth=3)
         if arr.ndim < 2 or arr.shape[1:] not in ((height, width), (height * width,)):
             raise InputError(422, f"images has shape {list(arr.shape)}; send a list of images, each {size}.")
@@ -353,11 +362,27 @@ def answer_image(bundle: Bundle, data: bytes) -> dict[str, Any]:
     return prediction_payload(bundle, predict_checked(bundle, raw, True), note)
 
 
-async def read_body(request: Request, max_bytes: int, timeout: float = READ_TIMEOUT) -> bytes:
-    """Read the request body within `timeout` seconds (else 408), refusing (413) more than max_bytes, (400) none."""
+def max_body_pieces(max_bytes: int) -> int:
+    """How many pieces (HTTP chunks, or network reads) a request body may arrive in: parsing each piece costs the
+    server the same work whatever its size, so a body dribbled in 1-byte chunks is refused long before max_bytes."""
+    return max(1024, max_bytes // MIN_PIECE_BYTES)
+
+
+def too_many_pieces(pieces: int) -> InputError:
+    """413 for a body split into more than `pieces` pieces (it is closed: the rest of the body is not read)."""
+    return InputError(413, f"The body arrived in more than {pieces:,} pieces (HTTP chunks or network packets), "
+                           f"each costing the server work; send it in larger pieces (at least {MIN_PIECE_BYTES} "
+                           "bytes each on average), e.g. as one Content-Length body.", close=True)
+
+
+async def read_body(request: Request, max_bytes: int, timeout: float = READ_TIMEOUT,
+                    max_pieces: int | None = None) -> bytes:
+    """Read the request body within `timeout` seconds (else 408), refusing (413) more than max_bytes or a body in
+    more than max_pieces pieces, and (400) none."""
     declared = request.headers.get("content-length")
     if declared and declared.isdigit() and int(declared) > max_bytes:
         raise InputError(413, f"The body is {int(declared):,} bytes; the limit is {max_bytes:,} bytes.")
+    max_pieces = max_body_pieces(max_bytes) if max_pieces is None else max_pieces
     chunks, total = [], 0
     try:
         with anyio.fail_after(timeout):
@@ -366,6 +391,10 @@ async def read_body(request: Request, max_bytes: int, timeout: float = READ_TIME
                 if total > max_bytes:
                     raise InputError(413, f"The body is larger than the limit of {max_bytes:,} bytes.")
                 chunks.append(chunk)
+                if len(chunks) > max_pieces:  # only reached without header_timeout_protocol, which counts first
+                    raise too_many_pieces(max_pieces)
+            if request.scope.get(BODY_REFUSED):  # the protocol stopped reading a body dribbled in tiny pieces
+                raise too_many_pieces(request.scope[BODY_REFUSED])
     except TimeoutError:
         expected = f" of the {int(declared):,} announced" if declared and declared.isdigit() else ""
         raise InputError(408, f"The request body did not arrive within {timeout:g} s ({total:,}{expected} bytes "
@@ -423,7 +452,7 @@ def create_app(bundle: Bundle, max_body_bytes: int = MAX_BODY_BYTES, read_timeou
     async def predict(request: Request) -> dict[str, Any]:
         """Class probabilities and predicted label for images (PNG/JPEG or JSON pixels) or JSON feature rows."""
         content_type = request.headers.get("content-type", "").split(";")[0].strip().lower()
-        body = await read_body(request, max_body_bytes, read_timeout)
+        body = await read_body(request, max_body_bytes, read_timeout, max_body_pieces(max_body_bytes))
         if content_type == "application/json":
             return await run_in_threadpool(answer_json, bundle, body, is_image)
         if content_type in IMAGE_TYPES or content_type == "multipart/form-data":
@@ -438,12 +467,18 @@ def create_app(bundle: Bundle, max_body_bytes: int = MAX_BODY_BYTES, read_timeou
     return app
 
 
-def header_timeout_protocol(timeout: float = READ_TIMEOUT) -> type[asyncio.Protocol]:
+def header_timeout_protocol(timeout: float = READ_TIMEOUT, max_body_bytes: int = MAX_BODY_BYTES
+                            ) -> type[asyncio.Protocol]:
     """uvicorn's h11 protocol plus a deadline for request headers: a client that opens a connection, or starts a
     request, and does not finish its headers within `timeout` seconds gets 408 (if it sent anything) and is closed.
 
     uvicorn's own timeout_keep_alive only covers idle time after a response and is reset by every byte received,
-    so without this a client that sends half a request line holds its connection open indefinitely."""
+    so without this a client that sends half a request line holds its connection open indefinitely.
+
+    It also bounds the work per request body: h11 turns every HTTP chunk (and every network read) into one event,
+    parsed synchronously on the event loop at several microseconds each, so a 2 MiB body sent as 1-byte chunks
+    (2 million events) held the loop for seconds at a time. After max_body_pieces(max_body_bytes) pieces the
+    protocol stops parsing the body, ends it for the app (which answers 413 and closes) and drops the rest."""
     import h11
     from uvicorn.protocols.http.h11_impl import H11Protocol
 
@@ -452,14 +487,49 @@ def header_timeout_protocol(timeout: float = READ_TIMEOUT) -> type[asyncio.Proto
 
         header_timeout = float(timeout)
         header_timer: asyncio.TimerHandle | None = None
+        max_pieces = max_body_pieces(max_body_bytes)
+        body_pieces = 0
+        body_refused = False
 
         def connection_made(self, transport: asyncio.Transport) -> None:  # type: ignore[override]
-            """Start the deadline for the first request's headers."""
+            """Start the deadline for the first request's headers; count the body pieces h11 parses."""
             super().connection_made(transport)
+            next_event = self.conn.next_event
+
+            def counted_next_event() -> Any:
+                if self.body_refused:
+                    return h11.NEED_DATA  # parse nothing more on this connection
+                event = next_event()
+                if isinstance(event, h11.Request):
+                    self.body_pieces = 0
+                elif isinstance(event, h11.Data):
+                    self.body_pieces += 1
+                    if self.body_pieces > self.max_pieces:
+                        self.refuse_body()
+                        return h11.NEED_DATA
+                return event
+
+            self.conn.next_event = counted_next_event  # type: ignore[method-assign]
             self.arm_header_timer()
 
+        def refuse_body(self) -> None:
+            """Stop reading a body that arrives in too many pieces: end it for the app (read_body answers 413 and
+            closes), or close at once when no request is waiting for it."""
+            self.body_refused = True
+            cycle = self.cycle
+            if cycle is None or cycle.response_complete or cycle.disconnected:
+                self.transport.close()
+                return
+            self.transport.pause_reading()  # read (and parse) nothing more; the client sees its sends block
+            cycle.keep_alive = False  # close once the response is sent, even if the route never read the body
+            cycle.scope[BODY_REFUSED] = self.max_pieces
+            cycle.more_body = False
+            cycle.message_event.set()
+
         def data_received(self, data: bytes) -> None:
-            """Start the deadline when a new request begins on a kept-alive connection."""
+            """Start the deadline when a new request begins on a kept-alive connection; drop a refused body."""
+            if self.body_refused:
+                return  # the connection closes once the 413 is sent; do no work for the rest of the body
             if self.header_timer is None and self.conn.their_state is h11.IDLE:
                 self.arm_header_timer()  # the first bytes of a new request on a kept-alive connection
             super().data_received(data)
@@ -505,11 +575,32 @@ def header_timeout_protocol(timeout: float = READ_TIMEOUT) -> type[asyncio.Proto
 
 
 def is_loopback(host: str) -> bool:
-    """True for 127.0.0.0/8, ::1 and 'localhost'."""
-    if host == "localhost":
+    """True when every address `host` stands for is loopback: 127.0.0.0/8 (also short forms such as 127.1), ::1,
+    IPv4-mapped ::ffff:127.x.x.x, and names such as localhost (any case) that resolve only to those."""
+    name = host.strip().strip("[]").rstrip(".").lower()
+    if not name:
+        return False  # uvicorn binds every interface
+    if name == "localhost":
         return True
+
+    def loopback_address(text: str) -> bool:
+        address = ipaddress.ip_address(text.split("%", 1)[0])  # drop an IPv6 zone such as %lo
+        mapped = getattr(address, "ipv4_mapped", None)
+        return bool((mapped or address).is_loopback)
+
     try:
-        return ipaddress.ip_address(host).is_loopback
+        return loopback_address(name)
+    except ValueError:
+        pass
+    try:  # short numeric forms (127.1, 0x7f.1) without DNS, then real names
+        infos = socket.getaddrinfo(name, None, flags=socket.AI_NUMERICHOST)
+    except (socket.gaierror, UnicodeError, ValueError):
+        try:
+            infos = socket.getaddrinfo(name, None)
+        except (socket.gaierror, UnicodeError, ValueError, OSError):
+            return False
+    try:
+        return bool(infos) and all(loopback_address(str(info[4][0])) for info in infos)
     except ValueError:
         return False
 
@@ -549,7 +640,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     print(f"Serving model {bundle.name!r} ({len(bundle.classes)} classes) on http://{args.host}:{args.port} "
           f"- endpoints /health, /model, /predict; interactive docs at /docs", flush=True)
     uvicorn.run(create_app(bundle, args.max_body_bytes, args.read_timeout), host=args.host, port=args.port,
-                log_level=args.log_level, http=header_timeout_protocol(args.read_timeout))
+                log_level=args.log_level, http=header_timeout_protocol(args.read_timeout, args.max_body_bytes))
     return 0
 
 

@@ -264,3 +264,42 @@ def test_valid_bundles_still_load_after_validation(tmp_path: Path) -> None:
                 preprocessing={"type": "none"})
     edit_meta(tmp_path / "t", drop_field("input_spec.num_features"))
     assert load_bundle(tmp_path / "t").num_features == 3
+
+
+LYING_FIELDS = [  # issue 29: metadata that passed field-by-field checks but lied about the model
+    ("shape 56x14 for a 784-input model", set_field("input_spec.shape", [56, 14]),
+     "'input_spec.shape' .* is \\[56, 14\\].*set it to \\[28, 28\\]"),
+    ("a 1,000-character class name", set_field("classes", ["x" * 1000] + [str(d) for d in range(1, 10)]),
+     "'classes' entry 0 is 1,000 characters long"),
+    ("a blank class name", set_field("classes", [" "] + [str(d) for d in range(1, 10)]), "'classes' entry 0 is blank"),
+    ("5,000 classes", set_field("classes", [str(d) for d in range(5000)]), "'classes' lists 5,000 classes"),
+    ("a 300-character model name", set_field("name", "n" * 300), "'name' is 300 characters long"),
+    ("a config of 10 billion parameters", set_field("config.hidden", [100_000, 100_000]),
+     "'config' describes a FeedForwardNet with 10,079,600,010 parameters"),
+    ("a config of 100,000 layers", set_field("config.hidden", [1] * 100_000), "'config' is 300,089 characters of JSON"),
+    ("std 1e-300", set_field("preprocessing.std", 1e-300), "'preprocessing.std' .* beyond float32"),
+    ("divisor 1e-320", set_field("preprocessing.divisor", 1e-320), "'preprocessing.divisor' .* beyond float32"),
+    ("mean 1e300", set_field("preprocessing.mean", 1e300), "'preprocessing.mean' .* beyond float32"),
+]
+
+
+@pytest.mark.parametrize("case, edit, message", LYING_FIELDS, ids=[c[0] for c in LYING_FIELDS])
+def test_metadata_that_lies_about_the_model_is_refused(tmp_path: Path, case, edit, message) -> None:
+    mnist_bundle(tmp_path / "b")
+    edit_meta(tmp_path / "b", edit)
+    with pytest.raises(BundleError, match=message):
+        load_bundle(tmp_path / "b")
+
+
+def test_oversized_bundle_json_is_refused_before_parsing(tmp_path: Path) -> None:
+    mnist_bundle(tmp_path / "b")
+    edit_meta(tmp_path / "b", set_field("classes", [str(d) * 1_000_000 for d in range(10)]))  # 10 MB of names
+    with pytest.raises(BundleError, match=r"bundle.json is 10,000,\d{3} bytes; .* \(at most 4,194,304 bytes\)"):
+        load_bundle(tmp_path / "b")
+
+
+def test_save_refuses_a_non_square_shape_for_a_flat_model(tmp_path: Path) -> None:
+    with pytest.raises(BundleError, match=r"'input_spec.shape' .* is \[56, 14\]"):
+        save_bundle(tmp_path / "s", FeedForwardNet(784, (8,), 10), name="m", classes=list("0123456789"),
+                    input_spec=image_input_spec(56, 14), preprocessing=pixel_preprocessing(0.1, 0.3))
+    assert not (tmp_path / "s").exists()
