@@ -9,6 +9,7 @@ from __future__ import annotations
 import argparse
 import os
 import shutil
+import signal
 import subprocess
 import sys
 import time
@@ -82,7 +83,16 @@ def in_venv(*args: str) -> int:
     data_dir = env.get("COURSE_DATA_DIR")
     if data_dir:
         env["COURSE_DATA_DIR"] = str(Path(data_dir).expanduser().resolve())
-    return subprocess.run([str(PYTHON), *args], cwd=REPO, env=env).returncode
+    child = subprocess.Popen([str(PYTHON), *args], cwd=REPO, env=env)
+    # Ctrl-C reaches the child too (same process group): the child stops cleanly (stores what finished, exit 130)
+    # while this process waits for it; SIGTERM is passed on to it.
+    previous = {signal.SIGINT: signal.signal(signal.SIGINT, lambda signum, frame: None),
+                signal.SIGTERM: signal.signal(signal.SIGTERM, lambda signum, frame: child.send_signal(signum))}
+    try:
+        return child.wait()
+    finally:
+        for number, handler in previous.items():
+            signal.signal(number, handler)
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -96,7 +106,8 @@ def main(argv: list[str] | None = None) -> int:
     sub.add_parser("course", add_help=False, help="execute every notebook headlessly and write results (all options "
                    "of course_utils.instructor.course_run: kit.py course --help)")
     sub.add_parser("batch", add_help=False, help="run notebooks over a parameter grid (arguments go to course_utils.instructor.grid)")
-    sub.add_parser("grade", add_help=False, help="grade a class's submissions (arguments go to course_utils.instructor.grade)")
+    sub.add_parser("grade", add_help=False, help="grade a class's submissions, or `grade export` the class table (arguments "
+                   "go to course_utils.instructor.grade)")
     sub.add_parser("test", add_help=False, help="run the test suite (extra arguments go to pytest)")
     regen = sub.add_parser("regenerate", help="re-execute notebooks in place with their full defaults, then rebuild "
                            "the Korean edition from them")

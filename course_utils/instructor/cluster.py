@@ -16,6 +16,11 @@ again on another worker, up to its `distributed.scheduler.allowed-failures` (Das
 `local:N`); after that the run is reported failed with the reason. Runs that finished are stored as they arrive.
 Every task works in a scratch folder named after its worker process; the next task on that machine removes the
 folders of processes that died. Grading's tasks are in grade (grade_on_worker, grade_on_cluster).
+
+A scheduler address is probed before Dask's client connects (probe_scheduler): Dask's client would wait forever
+for the greeting of a server that is not a Dask scheduler (a web server, SSH), so such an address is refused within
+CONNECT_SECONDS, naming what answered. On a stop (Ctrl-C, SIGTERM; see stopping) the tasks are cancelled and the
+processes that running ones started on their workers are killed (stop_tasks).
 """
 from __future__ import annotations
 
@@ -24,8 +29,12 @@ import json
 import os
 import re
 import shutil
+import socket
+import struct
 import sys
 import tempfile
+import threading
+import time
 import uuid
 from contextlib import contextmanager
 from dataclasses import replace
@@ -132,12 +141,135 @@ def check_versions(client: Client) -> None:
               f"{mine} here); pull the same commit on every worker if results should match.", file=sys.stderr)
 
 
+def first_line(data: bytes) -> str:
+    """The first line of what a server sent, for a message: printable text, cut short."""
+    line = data.split(b"\n", 1)[0].strip()
+    text = line.decode("ascii", "replace")
+    return "".join(c if c.isprintable() else "?" for c in text)[:60]
+
+
+def speaks_dask(data: bytes) -> bool:
+    """Whether the first bytes a server sent are a Dask comm greeting: an 8-byte little-endian length, then the
+    number of frames (a Dask scheduler sends its handshake as soon as a connection is accepted)."""
+    if len(data) < 16:
+        return False
+    length, frames = struct.unpack("<QQ", data[:16])
+    return 8 < length < 1 << 26 and 0 < frames < 1 << 10
+
+
+def what_answered(greeting: bytes, reply: bytes | None) -> str:
+    """Name the server that answered instead of a Dask scheduler, from what it sent unasked (greeting) and in
+    reply to an HTTP request (reply; None when none was sent)."""
+    for data in (greeting, reply or b""):
+        if data.startswith(b"HTTP/"):
+            return f"an HTTP server (it answered {first_line(data)!r})"
+        if data.startswith(b"SSH-"):
+            return f"an SSH server ({first_line(data)!r})"
+        if data[:1] == b"\x16":
+            return "a TLS server (use a tls:// address if the scheduler uses TLS)"
+        if data:
+            return f"a server that is not a Dask scheduler (it sent {first_line(data)!r})"
+    if reply is None:
+        return "a server that closed the connection without the greeting a Dask scheduler sends"
+    return "a server that accepted the connection but sent nothing, not even the greeting a Dask scheduler sends"
+
+
+def probe_scheduler(address: str, seconds: float = CONNECT_SECONDS) -> None:
+    """Raise SchedulerError within `seconds` unless a Dask scheduler answers at a tcp:// address.
+
+    A Dask scheduler greets every new connection; anything else (an HTTP server, SSH, a silent program) would make
+    Dask's own client wait for that greeting forever. What answered instead is named. For tls:// addresses only
+    the TCP connection is checked (the TLS handshake comes first)."""
+    scheme, _, rest = address.partition("://")
+    host, _, port = rest.rpartition(":")
+    host = host.strip("[]")
+    deadline = time.monotonic() + seconds
+    problem = ""
+    while True:
+        try:
+            sock = socket.create_connection((host, int(port)), timeout=max(0.05, deadline - time.monotonic()))
+            break
+        except OSError as exc:  # refused, unreachable, unknown host, timed out: retried until the deadline
+            problem = f"{type(exc).__name__}: {exc.strerror or exc}"
+            if time.monotonic() + 0.1 >= deadline or isinstance(exc, socket.gaierror):
+                raise SchedulerError(f"Cannot reach the Dask scheduler at {address} within {seconds:g} s ({problem}); "
+                                     f"{UNREACHABLE_ADVICE.format(address=address, env=ENV_VAR)}") from exc
+            time.sleep(0.1)
+    if scheme != "tcp":
+        sock.close()
+        return
+    greeting, reply = b"", None
+    with sock:
+        try:
+            greet_until = time.monotonic() + 0.6 * max(0.0, deadline - time.monotonic())
+            while len(greeting) < 16 and time.monotonic() < greet_until:
+                sock.settimeout(max(0.01, greet_until - time.monotonic()))
+                try:
+                    data = sock.recv(4096)
+                except socket.timeout:
+                    break
+                if not data:
+                    break
+                greeting += data
+            if speaks_dask(greeting):
+                return
+            if not greeting:  # silent: ask it something a web server answers, to name it
+                reply = b""
+                sock.settimeout(max(0.01, deadline - time.monotonic()))
+                sock.sendall(f"GET / HTTP/1.0\r\nHost: {host}\r\n\r\n".encode("ascii", "replace"))
+                try:
+                    reply = sock.recv(4096)
+                except socket.timeout:
+                    pass
+        except OSError:  # reset by the peer while probing
+            pass
+    raise SchedulerError(f"{address} is not a Dask scheduler: {what_answered(greeting, reply)}. Nothing was run. "
+                         "Give the address `dask scheduler` prints (tcp://HOST:8786; its dashboard, usually port 8787, "
+                         f"is a web page, not the scheduler), or leave out --scheduler (and ${ENV_VAR}) to run on "
+                         "this machine.")
+
+
+UNREACHABLE_ADVICE = ("nothing was run. Start one with `dask scheduler` and workers with `dask worker {address}`, check "
+                      "the address, or leave out --scheduler (and ${env}) to run on this machine.")
+
+
+def client_within(target: Any, seconds: float, said: float | None = None) -> Client:
+    """Client(target), given up after `seconds` even when the other end accepts the connection and never answers
+    (Dask's own timeout covers only the connection): raises SchedulerError then, saying `said` seconds."""
+    from distributed import Client
+
+    box: dict[str, Any] = {}
+    abandoned = threading.Event()
+
+    def make() -> None:
+        try:
+            client = Client(target, timeout=seconds)
+        except BaseException as exc:  # noqa: BLE001 - handed to the caller
+            box["error"] = exc
+            return
+        if abandoned.is_set():  # too late: nobody will use it
+            client.close()
+        box["client"] = client
+
+    thread = threading.Thread(target=make, name="course-kit-dask-connect", daemon=True)
+    thread.start()
+    thread.join(seconds + 0.5)
+    if thread.is_alive():
+        abandoned.set()
+        raise SchedulerError(f"The server at {target} accepted the connection but did not complete Dask's handshake "
+                             f"within {said or seconds:g} s: it is not a Dask scheduler, or not a working one. Nothing was run.")
+    if "error" in box:
+        raise box["error"]
+    return box["client"]
+
+
 @contextmanager
 def connect(scheduler: str, connect_seconds: float = CONNECT_SECONDS,
             worker_wait_seconds: float = WORKER_WAIT_SECONDS) -> Iterator[Client]:
     """A Client for the scheduler (starting a LocalCluster for 'local:N'), with workers and matching versions.
 
-    Raises SchedulerError within about connect_seconds when the scheduler cannot be reached."""
+    Raises SchedulerError within about connect_seconds when the scheduler cannot be reached or something else
+    answers at its address (see probe_scheduler)."""
     import dask
     from distributed import Client, LocalCluster
 
@@ -149,15 +281,19 @@ def connect(scheduler: str, connect_seconds: float = CONNECT_SECONDS,
                                        host="127.0.0.1", dashboard_address=None)
             client = Client(cluster, timeout=connect_seconds)
         else:
-            client = Client(scheduler, timeout=connect_seconds)
+            start = time.monotonic()
+            probe_scheduler(scheduler, connect_seconds)
+            client = client_within(scheduler, max(0.5, connect_seconds - (time.monotonic() - start)), connect_seconds)
+    except SchedulerError:
+        if cluster is not None:
+            cluster.close()
+        raise
     except Exception as exc:  # noqa: BLE001 - refused, timed out, or something that is not a Dask scheduler
         if cluster is not None:
             cluster.close()
         raise SchedulerError(f"Cannot reach the Dask scheduler at {scheduler} within {connect_seconds:g} s "
                              f"({type(exc).__name__}: {exc}); "
-                             "nothing was run. Start one with `dask scheduler` and workers with `dask worker "
-                             f"{scheduler}`, check the address, or leave out --scheduler (and ${ENV_VAR}) to run "
-                             "on this machine.") from exc
+                             f"{UNREACHABLE_ADVICE.format(address=scheduler, env=ENV_VAR)}") from exc
     try:
         try:
             client.wait_for_workers(1, timeout=worker_wait_seconds)
@@ -165,6 +301,10 @@ def connect(scheduler: str, connect_seconds: float = CONNECT_SECONDS,
             raise SchedulerError(f"The Dask scheduler at {scheduler} has no workers after {worker_wait_seconds:g} s; "
                                  f"start some with `dask worker {scheduler}`. Nothing was run.") from exc
         check_versions(client)
+        if cluster is not None:  # our own worker processes: Ctrl-C at the terminal is for us to handle (stopping)
+            from .stopping import ignore_interrupts
+
+            client.run(ignore_interrupts)
         yield client
     finally:
         client.close()
@@ -292,24 +432,67 @@ def failure_text(exc: BaseException) -> str:
     return f"on the cluster: {type(exc).__name__}: {exc}"
 
 
+def kill_task_processes(keys: list[str], dask_worker: Any = None) -> int:
+    """On a worker (through Client.run): kill the processes that these tasks started (kernels, grading children):
+    every descendant of the worker process created since the first of them started here. Returns how many."""
+    import psutil
+
+    wanted = set(keys)
+    starts = [ts.start_time for key, ts in list(dask_worker.state.tasks.items())
+              if str(key) in wanted and ts.start_time]
+    if not starts:
+        return 0
+    since = min(starts) - 1.0
+    killed = 0
+    for process in psutil.Process().children(recursive=True):
+        try:
+            if process.create_time() >= since:
+                process.kill()
+                killed += 1
+        except psutil.NoSuchProcess:
+            pass
+    return killed
+
+
+def stop_tasks(client: Client, futures: list) -> None:
+    """A stop (see stopping): cancel the tasks (queued ones never start) and kill the processes of those running."""
+    client.cancel(futures, force=True)
+    keys = [str(future.key) for future in futures]
+    client.run(kill_task_processes, keys, on_error="ignore", wait=True)
+
+
 def run_on_cluster(client: Client, runs: dict[int, Run], timeout: int | None) -> Iterator[tuple[int, Run]]:
-    """Submit every run as a task; yield (index, run) as each finishes, its files already written here."""
+    """Submit every run as a task; yield (index, run) as each finishes, its files already written here.
+
+    On a stop (see stopping) the tasks are cancelled and their kernels killed; only what had finished comes back."""
     from distributed import as_completed
 
+    from . import stopping
+
+    stop = stopping.current()
     versions = kit_versions()
     futures = {}
     for index, run in runs.items():
+        if stop.requested:
+            break
         notebook = Path(run.source).read_bytes()
         key = f"notebook-run-{run.notebook}-{run.slug}-{uuid.uuid4().hex[:8]}"
         future = client.submit(run_on_worker, run, notebook, timeout, versions, key=key, pure=False,
                                retries=TASK_RETRIES)
         futures[future] = index
-    for future in as_completed(futures):
-        index = futures[future]
-        try:
-            run, files = future.result()
-            store_files(run, files)
-        except Exception as exc:  # noqa: BLE001 - any failure of the task is this run's failure, the batch goes on
-            run = runs[index]
-            run.status, run.error = "failed", failure_text(exc)
-        yield index, run
+    with stop.watch(lambda: stop_tasks(client, list(futures))):
+        for future in as_completed(futures):
+            index = futures[future]
+            if future.cancelled():
+                continue
+            try:
+                run, files = future.result()
+                if stop.requested and run.status != "ok":  # it may have failed because it was killed
+                    continue
+                store_files(run, files)
+            except Exception as exc:  # noqa: BLE001 - any failure of the task is this run's failure, the batch goes on
+                if stop.requested:
+                    continue
+                run = runs[index]
+                run.status, run.error = "failed", failure_text(exc)
+            yield index, run

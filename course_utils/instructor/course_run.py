@@ -20,7 +20,8 @@ from .notebooks import NOTEBOOK_DIR, REPO, find_notebook, lesson_notebooks, quic
 from .plan import Run
 from .course_summary import headline_text, write_course_summary
 from .report import write_html
-from .running import CELL_TIMEOUT, run_all
+from . import stopping
+from .running import CELL_TIMEOUT, INTERRUPTED, run_all
 from .values import RequestError
 
 REGENERATE_DIR = REPO / "build" / "regenerate"  # in-place runs execute here first; the source is replaced on success
@@ -100,12 +101,15 @@ def main(argv: list[str] | None = None) -> int:
     where = f"on the Dask scheduler {scheduler}" if scheduler else f"{args.workers} worker(s)"
     print(f"{len(runs)} notebook(s), {profile} profile, {where}"
           f"{' (regenerating in place)' if args.in_place else ''} ...", flush=True)
-    try:
-        runs = run_all(runs, workers=args.workers, redo=True, timeout=args.timeout, keep_records=False,
-                       scheduler=scheduler)
-    except RequestError as exc:  # cluster.SchedulerError: unreachable, no workers, other versions; nothing ran
-        print(f"error: {exc}", file=sys.stderr)
-        return 2
+    with stopping.stoppable() as stop:  # Ctrl-C/SIGTERM: queued runs cancelled, running ones killed, the rest stored
+        try:
+            runs = run_all(runs, workers=args.workers, redo=True, timeout=args.timeout, keep_records=False,
+                           scheduler=scheduler)
+        except RequestError as exc:  # cluster.SchedulerError: unreachable, no workers, other versions; nothing ran
+            print(f"error: {exc}", file=sys.stderr)
+            return 2
+        if stop.requested:
+            stopping.kill_children()  # nothing of this run may outlive it
     for run in runs:
         if args.in_place and run.status == "ok":
             strip_volatile_metadata(Path(run.output))
@@ -113,15 +117,22 @@ def main(argv: list[str] | None = None) -> int:
         elif args.in_place:
             print(f"  {run.notebook}: left unchanged; the failed run is in {display_path(Path(run.output))}")
         state = "ok" if run.status == "ok" else f"FAILED at {run.cell or 'unknown cell'}: {run.error}"
-        print(f"  {run.notebook}: {state} in {run.seconds / 60:.1f} min on {run.worker}; "
+        if run.status == INTERRUPTED:
+            state = "not finished (interrupted)"
+        print(f"  {run.notebook}: {state} in {run.seconds / 60:.1f} min on {run.worker or '-'}; "
               f"{headline_text(run.notebook, run.results) or 'no results'}",
               flush=True)
     if not args.in_place:
         out.mkdir(parents=True, exist_ok=True)
         write_course_summary(out, as_rows(runs), profile)
-        write_html(runs, out / "report.html", title=f"Course run ({profile} profile)")
+        title = f"Course run ({profile} profile{', interrupted' if stop.requested else ''})"
+        write_html(runs, out / "report.html", title=title)
         print(f"Executed notebooks and summary.md / results.csv / results.json / report.html are in "
               f"{display_path(out)}")
+    if stop.requested:
+        print(f"INTERRUPTED by {stop.describe()}: finished notebooks are in the summary; the others are marked "
+              "interrupted.", file=sys.stderr, flush=True)
+        return stopping.EXIT_CODE
     return 0 if all(r.status == "ok" for r in runs) else 1
 
 

@@ -94,7 +94,7 @@ def when_text(row: dict) -> str:
 def lesson_section(row: dict) -> list[str]:
     """The summary.md section of one notebook."""
     minutes = f"{row['seconds'] / 60:.1f} min"
-    status = "ok" if row["status"] == "ok" else "FAILED"
+    status = {"ok": "ok", "interrupted": "NOT FINISHED (the run was interrupted)"}.get(row["status"], "FAILED")
     lines = [f"## {row['notebook']}: {status}, {minutes}", ""]
     if not row.get("fresh", True):
         lines += [f"- **{when_text(row)}**"]
@@ -115,12 +115,15 @@ def summary_lines(rows: list[dict], profile: str, finished: str) -> list[str]:
     """summary.md: a heading that names the profile, what ran now, and a section per notebook."""
     fresh = [row for row in rows if row.get("fresh", True)]
     stale = [row for row in rows if not row.get("fresh", True)]
-    failed = [row["notebook"] for row in fresh if row["status"] != "ok"]
+    cut = [row["notebook"] for row in fresh if row["status"] == "interrupted"]
+    failed = [row["notebook"] for row in fresh if row["status"] not in ("ok", "interrupted")]
     minutes = sum(row["seconds"] for row in fresh) / 60
     lines = [f"# Course run: {profile} profile", "",
              f"{PROFILE_NOTES.get(profile, profile)}. Finished {finished}: {len(fresh)} notebook(s) ran now in "
-             f"{minutes:.1f} min, {len(fresh) - len(failed)} ok, {len(failed)} failed"
+             f"{minutes:.1f} min, {len(fresh) - len(failed) - len(cut)} ok, {len(failed)} failed"
              f"{' (' + ', '.join(failed) + ')' if failed else ''}.", ""]
+    if cut:
+        lines += [f"**Interrupted** (Ctrl-C or SIGTERM): {', '.join(cut)} did not finish.", ""]
     if stale:
         lines += [f"**Partial run:** only {', '.join(row['notebook'] for row in fresh)} ran now. "
                   f"{', '.join(row['notebook'] for row in stale)} {'is' if len(stale) == 1 else 'are'} from earlier "

@@ -19,7 +19,9 @@ and parameters are skipped (``--redo`` runs them again); failed runs are retried
 (parameters NAME_DIR with a relative default, e.g. MODEL_DIR) go inside each run's folder unless ``--shared-dirs``.
 Command-line options override the YAML file. ``--scheduler tcp://HOST:8786`` (or ``scheduler:``, or
 $COURSE_SCHEDULER) sends each run to a Dask cluster and ``--scheduler local:N`` starts one here; the report then
-names the worker that ran each run.
+names the worker that ran each run. Ctrl-C or SIGTERM stops the batch cleanly (see stopping): queued runs never start,
+running ones are killed, the finished ones are written to the CSV and report (the others marked interrupted), exit
+code 130.
 """
 from __future__ import annotations
 
@@ -33,7 +35,8 @@ from .cluster import add_scheduler_option, resolve_scheduler
 from .notebooks import NOTEBOOK_DIR
 from .plan import build_requests, plan_runs
 from .report import params_text, write_csv, write_html
-from .running import CELL_TIMEOUT, run_all
+from . import stopping
+from .running import CELL_TIMEOUT, INTERRUPTED, run_all
 from .values import RequestError, parse_assignment
 
 CONFIG_TYPES: dict[str, tuple[type, ...]] = {"notebooks": (list, dict), "grid": (dict,), "quick": (bool,),
@@ -122,20 +125,30 @@ def main(argv: list[str] | None = None) -> int:
     where = f"on the Dask scheduler {scheduler}" if scheduler else f"{workers} worker(s)"
     print(f"{len(runs)} runs of {len({r.notebook for r in runs})} notebook(s), {'quick' if quick else 'full'} "
           f"profile, {where}, {timeout} s per cell -> {display_path(out)}", flush=True)
-    try:
-        runs = run_all(runs, workers=workers, redo=redo, timeout=timeout, progress=not args.no_progress,
-                       scheduler=scheduler)
-    except RequestError as exc:  # cluster.SchedulerError: unreachable, no workers, other versions; nothing ran
-        print(f"error: {exc}", file=sys.stderr)
-        return 2
+    with stopping.stoppable() as stop:  # Ctrl-C/SIGTERM: queued runs cancelled, running ones killed, the rest stored
+        try:
+            runs = run_all(runs, workers=workers, redo=redo, timeout=timeout, progress=not args.no_progress,
+                           scheduler=scheduler)
+        except RequestError as exc:  # cluster.SchedulerError: unreachable, no workers, other versions; nothing ran
+            print(f"error: {exc}", file=sys.stderr)
+            return 2
+        if stop.requested:
+            stopping.kill_children()  # nothing of this batch may outlive it
     out.mkdir(parents=True, exist_ok=True)
     write_csv(runs, out / "results.csv")
-    write_html(runs, out / "report.html")
+    title = "Batch report (interrupted)" if stop.requested else "Batch report"
+    write_html(runs, out / "report.html", title=title)
     failed = [r for r in runs if r.status == "failed"]
     for r in failed:
         print(f"FAILED {r.notebook} [{params_text(r.varied)}] at {r.cell or 'unknown cell'}: {r.error}", flush=True)
-    print(f"{len(runs) - len(failed)} ok, {len(failed)} failed. Table: {display_path(out / 'results.csv')}; "
+    cut = [r for r in runs if r.status == INTERRUPTED]
+    print(f"{len(runs) - len(failed) - len(cut)} ok, {len(failed)} failed"
+          f"{f', {len(cut)} not finished (interrupted)' if cut else ''}. Table: {display_path(out / 'results.csv')}; "
           f"report: {display_path(out / 'report.html')}", flush=True)
+    if stop.requested:
+        print(f"INTERRUPTED by {stop.describe()}: finished runs are stored; run the same command again to run the "
+              f"{len(cut)} others.", file=sys.stderr, flush=True)
+        return stopping.EXIT_CODE
     return 1 if failed else 0
 
 

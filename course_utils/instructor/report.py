@@ -75,7 +75,7 @@ def render_html(runs: list[Run], folder: Path, title: str = "Batch report") -> s
                              undefined=jinja2.StrictUndefined, trim_blocks=True, lstrip_blocks=True)
     env.filters.update(params=params_text, value=shown_value, link=lambda output: relative(output, folder),
                        data=data_source_text, other=other_results)
-    counts = {s: sum(r.status == s for r in runs) for s in ("ok", "skipped", "failed")}
+    counts = {s: sum(r.status == s for r in runs) for s in ("ok", "skipped", "failed", "interrupted")}
     workers = sorted({r.worker for r in runs if r.worker})
     return env.get_template("report.html.j2").render(
         title=title, runs=runs, counts=counts, failed=[r for r in runs if r.status == "failed"], workers=workers,

@@ -6,16 +6,18 @@ import json
 import os
 import time
 from contextlib import contextmanager
-from concurrent.futures import ProcessPoolExecutor, as_completed
+from concurrent.futures import ProcessPoolExecutor
 from dataclasses import asdict
 from pathlib import Path
 from typing import Iterator
 
 from ..results import read_results
+from . import stopping
 from .execution import execute_notebook
 from .plan import Run
 
 LOCAL_WORKER = "local"  # Run.worker of a run executed in this machine's process pool
+INTERRUPTED = "interrupted"  # Run.status of a run that a stop (Ctrl-C, SIGTERM) cancelled or killed
 
 CELL_TIMEOUT = 1800  # seconds per cell; a hung kernel fails its run instead of blocking the batch
 RUN_FILE = "run.json"
@@ -90,7 +92,10 @@ def run_all(runs: list[Run], workers: int = 1, redo: bool = False, timeout: int 
 
     scheduler: None runs them here with N worker processes; an address or 'local:N' (see cluster.parse_scheduler)
     sends each run to a Dask cluster, and cluster.SchedulerError is raised before anything runs when it cannot be
-    used. Either way each finished run is recorded as it arrives, so an interrupted batch resumes where it was."""
+    used. Either way each finished run is recorded as it arrives, so an interrupted batch resumes where it was.
+
+    Stopped by Ctrl-C or SIGTERM (see stopping; the caller enters stopping.stoppable()), queued runs are cancelled,
+    running ones killed, and every run that had not finished comes back with status INTERRUPTED."""
     from tqdm.auto import tqdm
 
     done: dict[int, Run] = {}
@@ -101,17 +106,25 @@ def run_all(runs: list[Run], workers: int = 1, redo: bool = False, timeout: int 
             done[index] = previous
         else:
             todo.append(index)
+    stop = stopping.current()
     with runner(runs, todo, workers, timeout, keep_records, scheduler) as finishing:
         bar = tqdm(total=len(runs), initial=len(done), desc="batch", unit="run", disable=not progress)
         failed = 0
         try:
             for index, run in finishing:
+                if stop.requested and run.status != "ok":  # it may have failed because it was killed
+                    continue
                 done[index] = run
                 failed += run.status == "failed"
                 bar.set_postfix(failed=failed)
                 bar.update()
         finally:
             bar.close()
+    for index in set(range(len(runs))) - set(done):  # only after a stop: cancelled or killed
+        run = runs[index]
+        run.status, run.cell = INTERRUPTED, ""
+        run.error = f"not finished: the batch was stopped ({stop.describe()}); run the same command again to run it"
+        done[index] = run
     return [done[i] for i in range(len(runs))]
 
 
@@ -138,22 +151,36 @@ def recorded(finishing: Iterator[tuple[int, Run]], keep_records: bool) -> Iterat
 
 def local_pool(runs: list[Run], todo: list[int], workers: int, timeout: int | None,
                keep_records: bool) -> Iterator[tuple[int, Run]]:
-    """Execute the runs in this process (one worker) or in N spawned worker processes; yield them as they finish."""
+    """Execute the runs in this process (one worker) or in N spawned worker processes; yield them as they finish.
+
+    On a stop (see stopping) no further run starts and the running ones' processes are killed; what they yield
+    after it is only what had finished."""
     workers = max(1, min(workers, len(todo) or 1))
     threads = max(1, (os.cpu_count() or 1) // workers) if workers > 1 else None
+    stop = stopping.current()
     if workers == 1:
-        for index in todo:
-            yield index, execute_run(runs[index], threads, timeout, keep_records)
+        with stop.watch(sweep=True):  # the kernel is this process's child
+            for index in todo:
+                if stop.requested:
+                    return
+                yield index, execute_run(runs[index], threads, timeout, keep_records)
         return
     import multiprocessing
 
-    with ProcessPoolExecutor(workers, mp_context=multiprocessing.get_context("spawn")) as pool:
+    with ProcessPoolExecutor(workers, mp_context=multiprocessing.get_context("spawn"),
+                             initializer=stopping.ignore_interrupts) as pool:
         futures = {pool.submit(execute_run, runs[i], threads, timeout, keep_records): i for i in todo}
-        for future in as_completed(futures):
-            index = futures[future]
-            try:
-                run = future.result()
-            except Exception as exc:  # the worker process itself died
-                run = runs[index]
-                run.status, run.error, run.worker = "failed", f"worker crashed: {type(exc).__name__}: {exc}", LOCAL_WORKER
-            yield index, run
+        with stop.watch(lambda: pool.shutdown(wait=False, cancel_futures=True), sweep=True):
+            for future in stopping.as_finished(futures):
+                index = futures[future]
+                if future.cancelled():
+                    continue
+                try:
+                    run = future.result()
+                except Exception as exc:  # the worker process itself died (or was killed by a stop)
+                    if stop.requested:
+                        continue
+                    run = runs[index]
+                    run.status, run.error, run.worker = ("failed", f"worker crashed: {type(exc).__name__}: {exc}",
+                                                         LOCAL_WORKER)
+                yield index, run
