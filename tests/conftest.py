@@ -22,6 +22,7 @@ NOTEBOOK_TESTS: dict[str, int | None] = {
     "test_jupyterlab_e2e.py": 900,  # JupyterLab start-up plus up to 600 s of cells
     "test_exercise_display.py::test_a_failed_check_in_an_executed_notebook": None,
     "test_grade.py": 900,  # grades a class of 22 fixture submissions (about 3 min on 2 cores) and a real lesson
+    "test_grade_isolation.py": 900,  # hostile fixture submissions graded in the sandbox (about 3 min on 2 cores)
     "test_translation.py::test_the_batch_runner_runs_a_korean_lesson": None,
 }
 BROWSER_MODULES = ("test_jupyterlab_e2e.py",)

@@ -381,9 +381,11 @@ def test_grading_survives_a_worker_killed_mid_notebook_and_cleans_its_scratch(tm
     grading_class(tmp_path / "subs", markers)
     killed: dict = {}
     watcher = kill_when_started(markers, client, killed)
+    # unsafe: the marker cell names its worker in a folder outside its own, which the sandbox forbids; this test is
+    # about the kit's retries (tests/test_grade_isolation.py covers the sandbox)
     grade_class(tmp_path / "subs", ["92"], tmp_path / "out", scheduler=local.scheduler_address,
                 limits=Limits(cell_timeout=30, notebook_timeout=120, memory=2 << 30), notebook_dir=FIXTURES,
-                progress=False)
+                progress=False, unsafe=True)
     watcher.join(5)
     assert killed.get("address"), "ana's worker was killed while her notebook ran"
     rows = graded_rows(tmp_path / "out")
@@ -419,3 +421,90 @@ def test_stale_scratch_of_dead_workers_is_swept_and_live_ones_kept(tmp_path):
         (folder / "inside").mkdir(parents=True)
     assert cluster.sweep_stale_scratch(tmp_path) == [stale]
     assert not stale.exists() and alive.exists() and other.exists()
+
+
+# --- something else at the scheduler's address ------------------------------------------------------------------
+
+@pytest.fixture
+def http_server():
+    """A plain HTTP server (http.server) on 127.0.0.1, in a thread; yields its port."""
+    import http.server
+
+    class Quiet(http.server.SimpleHTTPRequestHandler):
+        def log_message(self, *args):  # noqa: D102 - no request log in the test output
+            pass
+
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Quiet)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        yield server.server_address[1]
+    finally:
+        server.shutdown()
+        server.server_close()
+
+
+@pytest.mark.timeout(60)
+def test_an_http_server_at_the_scheduler_address_fails_within_seconds_naming_it(http_server):
+    import distributed  # noqa: F401 - imported before the clock starts, as the grid has it by then
+
+    address = f"tcp://127.0.0.1:{http_server}"
+    start = time.monotonic()
+    with pytest.raises(cluster.SchedulerError) as caught:
+        with cluster.connect(address):
+            pass
+    assert time.monotonic() - start < cluster.CONNECT_SECONDS
+    message = str(caught.value)
+    assert f"{address} is not a Dask scheduler: an HTTP server" in message and "Nothing was run" in message
+
+
+@pytest.mark.timeout(60)
+def test_the_grid_refuses_an_http_server_as_scheduler_and_runs_nothing(tmp_path, capsys, http_server):
+    out = tmp_path / "out"
+    start = time.monotonic()
+    code = grid.main(["--notebook-dir", str(FIXTURES), "91", "--quick", "--out", str(out), "--no-progress",
+                      "--scheduler", f"127.0.0.1:{http_server}"])
+    assert code == 2 and time.monotonic() - start < cluster.CONNECT_SECONDS + 5
+    err = capsys.readouterr().err
+    assert "is not a Dask scheduler: an HTTP server" in err and "Traceback" not in err
+    assert not (out / "91_fixture_mean").exists()
+
+
+@pytest.mark.timeout(60)
+def test_a_silent_server_or_a_stalled_handshake_fails_within_seconds():
+    """A server that accepts and says nothing, and one that sends a Dask-like greeting and then stalls."""
+    import struct
+
+    import distributed  # noqa: F401
+
+    def serve(greeting: bytes) -> tuple[socket.socket, list]:
+        listener = socket.socket()
+        listener.bind(("127.0.0.1", 0))
+        listener.listen()
+        held = []
+
+        def accept() -> None:
+            while True:
+                try:
+                    conn, _ = listener.accept()
+                except OSError:
+                    return
+                held.append(conn)
+                conn.sendall(greeting)
+
+        threading.Thread(target=accept, daemon=True).start()
+        return listener, held
+
+    for greeting, expected in ((b"", "sent nothing"),
+                               (struct.pack("<QQQ", 58, 1, 42) + b"\x83" * 10, "did not complete Dask's handshake")):
+        listener, held = serve(greeting)
+        try:
+            start = time.monotonic()
+            with pytest.raises(cluster.SchedulerError, match=expected):
+                with cluster.connect(f"tcp://127.0.0.1:{listener.getsockname()[1]}", connect_seconds=2):
+                    pass
+            assert time.monotonic() - start < 2 + 1.5
+        finally:
+            listener.close()
+            for conn in held:
+                conn.close()

@@ -135,9 +135,22 @@ EXPECTED = {  # student: (status, points of exercise 1, points of exercise 2)
 }
 
 
+def kit_processes() -> set[int]:
+    """Processes of the grader's sandboxes and kernels now running on this machine."""
+    import psutil
+
+    found = set()
+    for process in psutil.process_iter(["cmdline"]):
+        line = " ".join(process.info["cmdline"] or [])
+        if "course_utils.instructor.sandbox" in line or "course_utils.instructor.grade_kernel" in line:
+            found.add(process.pid)
+    return found
+
+
 @pytest.fixture(scope="module")
 def graded(tmp_path_factory):
-    """The bad class graded once, two at a time."""
+    """The bad class graded once, two at a time; with the sandbox and kernel processes left over afterwards."""
+    before = kit_processes()
     root = tmp_path_factory.mktemp("class")
     bad_class(root / "submissions")
     out = root / "out"
@@ -147,11 +160,11 @@ def graded(tmp_path_factory):
         rows = {r[0]: r[1:] for r in db.execute("SELECT student, status, reason, total, file_sha256 FROM gradings")}
         scores = {(r[0], r[1]): r[2:] for r in db.execute(
             "SELECT g.student, s.exercise, s.points, s.status, s.hint FROM scores s JOIN gradings g ON g.id = s.grading")}
-    return out, summary, rows, scores
+    return out, summary, rows, scores, kit_processes() - before
 
 
 def test_every_submission_gets_its_exact_grade(graded):
-    _, summary, rows, scores = graded
+    _, summary, rows, scores, _ = graded
     assert summary["errors"] == 0 and summary["graded"] == len(EXPECTED)
     got = {student: (row[0], scores[(student, "hours")][0], scores[(student, "relu")][0])
            for student, row in rows.items()}
@@ -171,7 +184,7 @@ def test_the_csv_has_one_row_per_student_with_exercise_columns_and_total(graded)
 
 
 def test_gradebook_keeps_points_hints_and_file_hashes(graded):
-    _, _, rows, scores = graded
+    _, _, rows, scores, _ = graded
     assert scores[("zero", "hours")] == (0.0, "failed", f"Exercise 1: {NOT_ANSWERED}")
     assert scores[("full", "relu")] == (1.0, "passed", "")
     hint = scores[("wrong", "hours")][2]
@@ -239,9 +252,18 @@ def test_a_patched_checker_module_is_loaded_fresh(graded):
     assert graded[3][("patched checker", "relu")][2] == f"Exercise 2: {NOT_ANSWERED}"
 
 
+def test_no_kernel_outlives_its_grading(graded):
+    """Endless loops, sleepers and crashes included: every sandbox and kernel is gone when grading returns."""
+    assert graded[4] == set()
+
+
 def test_patched_libraries_and_builtins_do_not_pass_a_check(graded):
-    assert "replaced numpy.allclose" in graded[3][("patched numpy", "relu")][2]
+    """The checks run in the grader, where the submission's patches do not reach; the patches are reported."""
+    assert graded[3][("patched numpy", "relu")][1:] == ("failed", "Exercise 2: not quite. Hint: negative inputs "
+                                                                  "become 0, others stay.")
+    assert "TAMPERING: replaced numpy.allclose" in graded[2]["patched numpy"][1]
     assert "Hint:" in graded[3][("patched builtins", "hours")][2]
+    assert "replaced builtins.abs" in graded[2]["patched builtins"][1]
 
 
 def test_folders_with_no_notebook_or_two(graded):
@@ -364,8 +386,11 @@ def test_points_come_from_the_check_cells_metadata(tmp_path):
     assert lesson.max_points == 4.0
 
 
-def test_grading_the_real_lesson_02(tmp_path):
-    lesson = NOTEBOOK_DIR / "02_gradient_descent.ipynb"
+@pytest.mark.parametrize("number", ["02", "01"])
+def test_grading_a_real_lesson(tmp_path, number):
+    """02's answers are numbers and functions; 01's are torch models that stay in the student's kernel and are
+    checked from the grader through remote calls (isinstance, modules(), predict)."""
+    lesson = next(NOTEBOOK_DIR.glob(f"{number}_*.ipynb"))
     instructor = {c["id"]: c["source"] for c in json.loads(lesson.read_text())["cells"]}
     full_02 = student_version(json.loads(lesson.read_text()))
     for cell in full_02["cells"]:
@@ -373,7 +398,7 @@ def test_grading_the_real_lesson_02(tmp_path):
             cell["source"] = instructor[cell["id"]]
     save(tmp_path / "subs", "full", full_02, lesson.name)
     save(tmp_path / "subs", "zero", student_version(json.loads(lesson.read_text())), lesson.name)
-    summary = grade_class(tmp_path / "subs", ["02"], tmp_path / "out", workers=2, progress=False,
+    summary = grade_class(tmp_path / "subs", [number], tmp_path / "out", workers=2, progress=False,
                           limits=Limits(cell_timeout=300, notebook_timeout=600))
     assert summary["errors"] == 0
     with open(tmp_path / "out" / "grades.csv", encoding="utf-8-sig") as handle:

@@ -1,5 +1,7 @@
 """What the grader runs: a lesson's exercises (from the instructor notebook), and a submission turned into the
 notebook that is executed, with the grader's own check cells in place of the student's; then the outcomes read back.
+The checks themselves run outside the student's kernel (grade_driver): a grader check cell holds only what the
+kernel runs after the check (the instructor's check cell less its checker imports and check_*() calls).
 
 Conventions (CONTRIBUTING.md, "Grading"): an exercise is a check cell, a code cell calling `check_*(...)` that
 follows a solution cell (`### BEGIN SOLUTION`); its points are the check cell's `metadata.course_kit.points`
@@ -12,18 +14,15 @@ import ast
 import copy
 import json
 import re
-import secrets
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from .student import BEGIN, CHECK_CALL, ANSWERS_TAG, cell_source, student_version
 from .values import RequestError
 
-SETUP_ID = "course-kit-grader-setup"
 CHECK_PREFIX = "course-kit-grader-check-"
 ALLOW_ERRORS_TAG = "raises-exception"  # nbclient runs on after an error in a cell with this tag
-KERNEL_SOURCE = Path(__file__).with_name("grade_kernel.py")
-MIME = "application/vnd.course-kit.grade+json"
+CHECK_NAME = re.compile(r"^check_\w+$")
 SAME_LESSON = 0.5  # share of the lesson's cells a submission must contain to count as that lesson
 ALWAYS_PURGED = ("course_utils.exercises",)
 VALID_ID = re.compile(r"^[a-zA-Z0-9_-]{1,50}$")
@@ -169,9 +168,9 @@ class Prepared:
     """A graded notebook ready to run, and what the grader needs to read its outcome."""
 
     notebook: dict
-    nonce: str
     origin: dict[str, int]  # prepared cell id -> the cell's number (1-based) in the submission
     notes: list[str]  # what was found while preparing (missing, duplicated cells)
+    unchanged: list[str] = field(default_factory=list)  # ids of the lesson's cells the student left as they were
 
 
 def normalise_cells(cells: list[dict], lesson: Lesson) -> tuple[list[dict], dict[str, int], list[str]]:
@@ -213,28 +212,39 @@ def base_id(cell_id: str) -> str:
     return re.sub(r"-copy\d+$", "", cell_id)
 
 
-def setup_cell(nonce: str, modules: list[str]) -> dict:
-    """The grader's first cell: exec the kernel-side grader in its own namespace and install it."""
-    source = (f"# course-kit grader: set-up, run before the submission's first cell\n"
-              f"def _course_kit_grader_setup():\n"
-              f"    namespace = {{'__name__': '_course_kit_grader'}}\n"
-              f"    exec(compile({KERNEL_SOURCE.read_text(encoding='utf-8')!r}, '<course-kit grader>', 'exec'), namespace)\n"
-              f"    namespace['install']({nonce!r}, {modules!r})\n"
-              f"_course_kit_grader_setup()\n"
-              f"del _course_kit_grader_setup\n")
-    return {"cell_type": "code", "id": SETUP_ID, "metadata": {"tags": []}, "source": source,
-            "outputs": [], "execution_count": None}
+def is_check_call(statement: ast.stmt) -> bool:
+    """True for a statement `check_something(...)`."""
+    return (isinstance(statement, ast.Expr) and isinstance(statement.value, ast.Call)
+            and isinstance(statement.value.func, ast.Name) and bool(CHECK_NAME.match(statement.value.func.id)))
 
 
-def check_cell(exercise: Exercise, nonce: str) -> dict:
-    """The grader's check cell for one exercise: run the instructor's check through the installed grader."""
-    source = (f"# course-kit grader: check of exercise {exercise.number} ({exercise.name})\n"
-              f"import sys as _course_kit_sys\n"
-              f"_course_kit_sys.modules['_course_kit_grader_{nonce}'].check({exercise.key!r}, {exercise.source!r}, "
-              f"globals())\n"
-              f"del _course_kit_sys\n")
+def imports_checkers(statement: ast.stmt, modules: list[str]) -> bool:
+    """True for an import statement that imports only checker modules (or names from one)."""
+    def checker(name: str) -> bool:
+        return any(name == m or name.startswith(m + ".") for m in modules)
+    if isinstance(statement, ast.ImportFrom):
+        return bool(statement.module) and not statement.level and checker(statement.module)
+    return isinstance(statement, ast.Import) and all(checker(alias.name) for alias in statement.names)
+
+
+def split_check(source: str, modules: list[str]) -> tuple[list[ast.stmt], str]:
+    """A check cell's statements for the grader (checker imports, check_*() calls) and the rest as code for the
+    kernel to run after the check (prints, and names that later cells may use)."""
+    tree = ast.parse(source)
+    grader, rest = [], []
+    for statement in tree.body:
+        if imports_checkers(statement, modules) or is_check_call(statement):
+            grader.append(statement)
+        else:
+            rest.append(ast.get_source_segment(source, statement) or ast.unparse(statement))
+    return grader, "\n".join(rest)
+
+
+def check_cell(exercise: Exercise, modules: list[str]) -> dict:
+    """The grader's check cell for one exercise: the check itself runs in the grader; the cell keeps the rest."""
+    _, rest = split_check(exercise.source, modules)
     return {"cell_type": "code", "id": CHECK_PREFIX + exercise.key, "metadata": {"tags": [ALLOW_ERRORS_TAG]},
-            "source": source, "outputs": [], "execution_count": None}
+            "source": rest, "outputs": [], "execution_count": None}
 
 
 def check_position(exercise: Exercise, cells: list[dict], had_check: int | None) -> tuple[int, str]:
@@ -255,8 +265,7 @@ def check_position(exercise: Exercise, cells: list[dict], had_check: int | None)
 
 def prepare(submission: dict, lesson: Lesson) -> Prepared:
     """The notebook to execute: the grader's set-up cell, the submission's cells (its copies of the check cells
-    removed), and the grader's check cell for each exercise; the nonce marks the grader's outcome outputs."""
-    nonce = secrets.token_hex(16)
+    removed) and the grader's check cell for each exercise."""
     cells, origin, notes = normalise_cells(submission["cells"], lesson)
     check_sources = {e.key: e.source.strip() for e in lesson.exercises}
     for exercise in lesson.exercises:
@@ -275,12 +284,13 @@ def prepare(submission: dict, lesson: Lesson) -> Prepared:
         position, note = check_position(exercise, cells, had_check)
         if note:
             notes.append(note)
-        cells.insert(position, check_cell(exercise, nonce))
-    cells.insert(0, setup_cell(nonce, lesson.modules))
+        cells.insert(position, check_cell(exercise, lesson.modules))
     notebook = {"cells": cells, "metadata": copy.deepcopy(lesson.notebook.get("metadata", {})),
                 "nbformat": 4, "nbformat_minor": 5}
     notebook["metadata"].pop("papermill", None)
-    return Prepared(notebook, nonce, origin, notes)
+    lesson_cells = {c.get("id"): cell_source(c) for c in lesson.student["cells"]}
+    unchanged = [c["id"] for c in cells if c["id"] in lesson_cells and cell_source(c) == lesson_cells[c["id"]]]
+    return Prepared(notebook, origin, notes, unchanged)
 
 
 @dataclass
@@ -292,43 +302,29 @@ class Outcome:
     running: str | None  # id of the last cell that started (where a run that did not finish stopped)
 
 
-def read_outcome(executed: dict, prepared: Prepared) -> Outcome:
-    """Read the grader's outcome outputs (right nonce, in the grader's own check cells) and the student cells'
-    errors from an executed notebook; a check with no or conflicting outcomes counts as not passed."""
-    results: dict[str, tuple[str, str]] = {}
-    errors, running = [], None
+def read_outcome(executed: dict, prepared: Prepared, result: dict) -> Outcome:
+    """Each exercise's outcome from the driver's result (a check that never ran counts as not passed), the student
+    cells' errors from the executed notebook, and where the run got to."""
+    results = {}
+    for key, value in (result.get("outcomes") or {}).items():
+        if isinstance(value, list) and len(value) == 2 and value[0] in ("passed", "failed"):
+            results[str(key)] = (value[0], str(value[1])[:1000])
+    errors = []
     for cell in executed.get("cells", []):
         cell_id = str(cell.get("id", ""))
-        if cell.get("metadata", {}).get("papermill", {}).get("start_time"):
-            running = cell_id  # the last cell that started: where a run that did not finish stopped
-        if cell.get("cell_type") != "code":
-            continue
-        if cell_id.startswith(CHECK_PREFIX):
-            key = cell_id[len(CHECK_PREFIX):]
-            found = [o.get("data", {}).get(MIME) for o in cell.get("outputs", [])
-                     if o.get("output_type") == "display_data" and MIME in o.get("data", {})]
-            found = [f for f in found if isinstance(f, dict) and f.get("nonce") == prepared.nonce
-                     and f.get("exercise") == key]
-            if len(found) == 1 and found[0].get("status") in ("passed", "failed"):
-                results[key] = (found[0]["status"], str(found[0].get("hint", ""))[:1000])
-            elif len(found) > 1:
-                results[key] = ("failed", "The check's result was reported more than once (something in your "
-                                          "notebook printed into the check); it earns no points.")
-            continue
-        if cell_id in prepared.origin:
+        if cell.get("cell_type") == "code" and cell_id in prepared.origin:
             for output in cell.get("outputs", []):
                 if output.get("output_type") == "error":
                     text = f"{output.get('ename', 'Error')}: {output.get('evalue', '')}"
                     errors.append(f"cell {prepared.origin[cell_id]} raised {text[:300]}")
-    return Outcome(results, errors, running)
+    running = result.get("running")
+    return Outcome(results, errors, running if isinstance(running, str) else None)
 
 
 def describe_cell(cell_id: str | None, prepared: Prepared, lesson: Lesson) -> str:
     """Where a run stopped, in the student's terms: their cell number and first line, or the exercise checked."""
     if cell_id is None:
         return "before the first cell"
-    if cell_id == SETUP_ID:
-        return "while starting (the grader's set-up cell)"
     if cell_id.startswith(CHECK_PREFIX):
         key = cell_id[len(CHECK_PREFIX):]
         exercise = next((e for e in lesson.exercises if e.key == key), None)

@@ -1,5 +1,6 @@
-"""The outputs of a grading run: grades.csv (one row per student), a feedback page per student and the class report
-(HTML, rendered from Jinja2 templates in templates/)."""
+"""The outputs of grading: grades.csv (one row per student), a feedback page per student and the class report (HTML,
+rendered from Jinja2 templates in templates/), all written from the class table (grade_export: every lesson and
+student of the gradebook and roster, latest grading each), so they cover the whole class after any run."""
 from __future__ import annotations
 
 import base64
@@ -7,65 +8,77 @@ import csv
 import io
 from collections import Counter
 from pathlib import Path
-from typing import Callable
+from typing import TYPE_CHECKING, Callable, TextIO
 from urllib.parse import quote
 
 from .gradebook import Grading
-from .grade_prepare import Lesson
 from .report import TEMPLATE_DIR
 
+if TYPE_CHECKING:
+    from .grade_export import ClassTable, LessonColumns
+
 STATUS_TEXT = {
-    "graded": "graded", "stopped": "stopped early", "missing": "no notebook", "ambiguous": "several notebooks",
+    "graded": "graded", "stopped": "stopped early", "missing": "missing", "ambiguous": "several notebooks",
     "unreadable": "not a notebook", "wrong-lesson": "another lesson", "error": "grader error",
+    "interrupted": "not graded (grading was stopped)",
 }
 
+
+TAMPERING = "TAMPERING"  # how grade.grade_one marks what a submission tried against the grader
 
 def number(value: float) -> str:
     """Points without a needless .0."""
     return f"{value:g}"
 
 
-def lesson_number(lesson: Lesson) -> str:
-    """The lesson's number prefix ('02'), or its name when it has none."""
-    head = lesson.name.split("_", 1)[0]
-    return head if head.isdigit() else lesson.name
-
-
-def csv_header(lessons: list[Lesson]) -> list[str]:
-    """student, then per lesson one column per exercise (NN.name) and NN.total, then total, notes and ran_on (the
-    machines that ran the student's notebooks: 'local' or Dask workers)."""
-    header = ["student"]
-    for lesson in lessons:
-        prefix = lesson_number(lesson)
-        header += [f"{prefix}.{e.name}" for e in lesson.exercises] + [f"{prefix}.total"]
+def csv_header(table: ClassTable, status: bool = False) -> list[str]:
+    """student (and id when the roster has ids), then per lesson one column per exercise (NN.name), NN.total (and
+    NN.status with `status`), then total, notes and ran_on (the machines that ran the student's notebooks: 'local'
+    or Dask workers)."""
+    header = ["student"] + (["id"] if table.has_ids else [])
+    for lesson in table.lessons:
+        header += [f"{lesson.prefix}.{e.name}" for e in lesson.exercises] + [f"{lesson.prefix}.total"]
+        header += [f"{lesson.prefix}.status"] if status else []
     return header + ["total", "notes", "ran_on"]
 
 
-def write_csv(path: Path, lessons: list[Lesson], gradings: list[Grading]) -> None:
-    """grades.csv: UTF-8 with a byte-order mark (so spreadsheet programs read Korean names), one row per student."""
-    students = list(dict.fromkeys(g.student for g in gradings))
-    by_key = {(g.student, g.lesson): g for g in gradings}
-    with open(path, "w", newline="", encoding="utf-8-sig") as handle:
-        writer = csv.writer(handle)
-        writer.writerow(csv_header(lessons))
-        for student in students:
-            row: list[str] = [student]
-            total, notes = 0.0, []
-            for lesson in lessons:
-                grading = by_key.get((student, lesson.name))
-                points = {s["exercise"]: s["points"] for s in grading.scores} if grading else {}
-                row += [number(points.get(e.name, 0.0)) for e in lesson.exercises]
-                lesson_total = sum(points.get(e.name, 0.0) for e in lesson.exercises)
-                row.append(number(lesson_total))
-                total += lesson_total
-                if grading and grading.status != "graded":
-                    notes.append(f"{lesson_number(lesson)}: {STATUS_TEXT.get(grading.status, grading.status)}: "
-                                 f"{grading.reason}")
-            workers = dict.fromkeys(g.worker for g in gradings if g.student == student and g.worker)
-            writer.writerow(row + [number(total), " | ".join(notes), ", ".join(workers)])
+def csv_rows(table: ClassTable, status: bool = False) -> list[list[str]]:
+    """The header and one row per student of the class table."""
+    from .grade_export import NOT_ON_ROSTER
+
+    rows = [csv_header(table, status)]
+    strangers = set(table.not_on_roster())
+    for student in table.students:
+        row: list[str] = [student] + ([table.student_id(student)] if table.has_ids else [])
+        total, notes = 0.0, []
+        for lesson, grading in zip(table.lessons, table.of(student)):
+            points = {s["exercise"]: s["points"] for s in grading.scores}
+            row += [number(points.get(e.name, 0.0)) for e in lesson.exercises]
+            row.append(number(grading.total))
+            row += [grading.status] if status else []
+            total += grading.total
+            if grading.status != "graded":
+                notes.append(f"{lesson.prefix}: {STATUS_TEXT.get(grading.status, grading.status)}: {grading.reason}")
+            elif grading.reason:  # graded, with something to say: errors in cells, a late file, TAMPERING
+                notes.append(f"{lesson.prefix}: {grading.reason}")
+        if student in strangers:
+            notes.append(NOT_ON_ROSTER)
+        workers = dict.fromkeys(g.worker for g in table.of(student) if g.worker)
+        rows.append(row + [number(total), " | ".join(notes), ", ".join(workers)])
+    return rows
 
 
-def histogram(lesson: Lesson, totals: list[float]) -> str:
+def write_csv(target: Path | TextIO, table: ClassTable, status: bool = False) -> None:
+    """The class table as CSV: to a file in UTF-8 with a byte-order mark (so spreadsheet programs read Korean
+    names), or to an open text stream."""
+    if isinstance(target, Path):
+        with open(target, "w", newline="", encoding="utf-8-sig") as handle:
+            csv.writer(handle).writerows(csv_rows(table, status))
+    else:
+        csv.writer(target).writerows(csv_rows(table, status))
+
+
+def histogram(lesson: LessonColumns, totals: list[float]) -> str:
     """A base64 PNG of the distribution of a lesson's totals (one bar per possible score)."""
     import matplotlib
 
@@ -87,9 +100,13 @@ def histogram(lesson: Lesson, totals: list[float]) -> str:
     return base64.b64encode(buffer.getvalue()).decode("ascii")
 
 
-def lesson_summary(lesson: Lesson, gradings: list[Grading]) -> dict:
-    """Pass rate per exercise, the hints shown most often, the histogram and the submissions that need a look."""
-    mine = [g for g in gradings if g.lesson == lesson.name]
+def lesson_summary(lesson: LessonColumns, gradings: list[Grading]) -> dict:
+    """Pass rate per exercise, the hints shown most often, the histogram and the submissions that need a look (of the
+    students who handed something in), and who handed in nothing."""
+    from .grade_export import placeholder
+
+    mine = [g for g in gradings if g.lesson == lesson.name and not placeholder(g)]
+    absent = [g.student for g in gradings if g.lesson == lesson.name and placeholder(g)]
     exercises = []
     for exercise in lesson.exercises:
         rows = [s for g in mine for s in g.scores if s["exercise"] == exercise.name]
@@ -102,7 +119,8 @@ def lesson_summary(lesson: Lesson, gradings: list[Grading]) -> dict:
             "mean": number(round(sum(totals) / len(totals), 2)) if totals else "–",
             "hints": [{"exercise": e, "hint": h, "count": c} for (e, h), c in hints.most_common(10)],
             "plot": histogram(lesson, totals) if mine else "",
-            "problems": [g for g in mine if g.status != "graded"]}
+            "problems": [g for g in mine if g.status != "graded"], "absent": absent,
+            "tampering": [g for g in mine if TAMPERING in g.reason]}
 
 
 def environment():
@@ -115,24 +133,25 @@ def environment():
     return env
 
 
-def write_outputs(out: Path, lessons: list[Lesson], gradings: list[Grading], summary: dict,
-                  safe_name: Callable[[str], str]) -> None:
-    """Write grades.csv, feedback/<student>.html and report.html into out."""
-    write_csv(out / "grades.csv", lessons, gradings)
+def write_outputs(out: Path, table: ClassTable, summary: dict, safe_name: Callable[[str], str]) -> None:
+    """Write grades.csv, feedback/<student>.html and report.html of the whole class table into out."""
+    write_csv(out / "grades.csv", table)
     env = environment()
     feedback = out / "feedback"
     feedback.mkdir(exist_ok=True)
-    students = list(dict.fromkeys(g.student for g in gradings))
     pages = {}
-    for student in students:
-        mine = [g for g in gradings if g.student == student]
+    for student in table.students:
+        mine = table.of(student)
         page = f"{safe_name(student)}.html"
         (feedback / page).write_text(env.get_template("grade_feedback.html.j2").render(
             student=student, gradings=mine, total=number(sum(g.total for g in mine)),
             max_total=number(sum(g.max_total for g in mine))), encoding="utf-8")
         pages[student] = "feedback/" + quote(page)
-    rows = [{"student": s, "page": pages[s],
-             "gradings": {g.lesson: g for g in gradings if g.student == s}} for s in students]
+    strangers = set(table.not_on_roster())
+    rows = [{"student": s, "id": table.student_id(s), "page": pages[s], "stranger": s in strangers,
+             "gradings": {g.lesson: g for g in table.of(s)}} for s in table.students]
+    gradings = table.ordered()
     (out / "report.html").write_text(env.get_template("grade_report.html.j2").render(
-        lessons=[lesson_summary(lesson, gradings) for lesson in lessons], rows=rows, summary=summary,
-        lesson_names=[lesson.name for lesson in lessons]), encoding="utf-8")
+        lessons=[lesson_summary(lesson, gradings) for lesson in table.lessons], rows=rows, summary=summary,
+        lesson_names=[lesson.name for lesson in table.lessons], has_ids=table.has_ids,
+        roster=table.roster, strangers=sorted(strangers)), encoding="utf-8")

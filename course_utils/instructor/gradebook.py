@@ -3,8 +3,9 @@
 Tables: `gradings` (one row per student, lesson and grading run: the submission file's SHA-256, the grader key,
 status, reason, total, time) and `scores` (one row per exercise of a grading: points, max points, status, hint).
 The latest grading of a student's lesson with the same file hash and grader key is reused instead of running the
-notebook again. When the gradebook cannot be written (locked by another program, read-only, damaged), the run's
-rows go to a file beside the outputs, `gradebook.unsaved-<time>.sqlite`, which the next run that can write the
+notebook again. The class table (grades.csv, the report, `grade export`) is the latest grading of every student's
+lesson: `latest_gradings`. When the gradebook cannot be written (locked by another program, read-only, damaged), the
+run's rows go to a file beside the outputs, `gradebook.unsaved-<time>.sqlite`, which the next run that can write the
 gradebook merges into it; nothing is lost either way.
 """
 from __future__ import annotations
@@ -126,6 +127,53 @@ def all_gradings(connection: sqlite3.Connection) -> list[Grading]:
     return gradings
 
 
+LATEST = """
+WITH latest AS (
+    SELECT id FROM (SELECT id, ROW_NUMBER() OVER (PARTITION BY student, lesson ORDER BY graded_at DESC, id DESC) AS age
+                    FROM gradings)
+    WHERE age = 1
+)"""
+
+
+def latest_gradings(connection: sqlite3.Connection) -> list[Grading]:
+    """The latest grading (by graded_at, then by id) of every student's lesson, with its scores, ordered by student
+    and lesson: the rows of the class table. Points given by hand, when the gradebook keeps them, belong in these
+    two queries (joined per student, lesson and exercise to `latest` and its scores)."""
+    columns = {row[1] for row in connection.execute("PRAGMA table_info(gradings)")}
+    fields = ", ".join(f"g.{f}" if f in columns else "''" for f in GRADING_FIELDS)  # gradebooks from before a column
+    gradings = {}
+    for row in connection.execute(f"{LATEST} SELECT g.id, {fields} FROM gradings g JOIN latest USING (id) "
+                                  "ORDER BY g.student, g.lesson"):
+        gradings[row[0]] = Grading(*row[1:])
+    for row in connection.execute(f"{LATEST} SELECT s.grading, {', '.join('s.' + f for f in SCORE_FIELDS)} "
+                                  "FROM scores s JOIN latest ON s.grading = latest.id ORDER BY s.grading, s.number"):
+        gradings[row[0]].scores.append(dict(zip(SCORE_FIELDS, row[1:])))
+    return list(gradings.values())
+
+
+def newest(gradings: list[Grading]) -> list[Grading]:
+    """One grading per student's lesson: the latest by graded_at (on a tie, the one listed last)."""
+    kept: dict[tuple[str, str], Grading] = {}
+    for grading in gradings:
+        key = (grading.student, grading.lesson)
+        if key not in kept or grading.graded_at >= kept[key].graded_at:
+            kept[key] = grading
+    return list(kept.values())
+
+
+def read_latest(paths: list[Path], timeout: float = 5.0) -> tuple[list[Grading], list[str]]:
+    """The latest gradings of several gradebook files (a gradebook and its unsaved spills) read without writing, and
+    the files that could not be read."""
+    found, problems = [], []
+    for path in paths:
+        try:
+            with closing(sqlite3.connect(f"{path.resolve().as_uri()}?mode=ro", uri=True, timeout=timeout)) as db:
+                found += latest_gradings(db)
+        except (sqlite3.Error, OSError) as exc:
+            problems.append(f"{path}: {exc}")
+    return newest(found), problems
+
+
 class Gradebook:
     """The gradebook of a grading run: the real file when it can be written, else an unsaved file beside outputs."""
 
@@ -190,6 +238,17 @@ class Gradebook:
             self.connection.close()
             self.spill(exc)
             insert(self.connection, grading)
+
+    def latest_gradings(self) -> list[Grading]:
+        """The latest grading of every student's lesson in this gradebook; while it writes to an unsaved file, also
+        those of the real gradebook (if it can be read) and of earlier unsaved files."""
+        mine = latest_gradings(self.connection)
+        if self.written_to == self.path:
+            return mine
+        others = [p for p in [self.path, *sorted(self.spill_dir.glob("gradebook.unsaved-*.sqlite"))]
+                  if p.is_file() and p.resolve() != self.written_to.resolve()]
+        earlier, _ = read_latest(others, timeout=1.0)
+        return newest(earlier + mine)
 
     def close(self) -> None:
         """Close the connection."""
