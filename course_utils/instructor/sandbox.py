@@ -88,16 +88,13 @@ def write_maps(inside: int, outside_uid: int, outside_gid: int) -> None:
     Path("/proc/self/gid_map").write_text(f"{inside} {outside_gid} 1")
 
 
-def cover(path: Path) -> bool:
-    """Hide a folder under an empty one (read-only once the sandbox is sealed), a file under /dev/null; False when
-    there is nothing at path (any more: an earlier cover hid it)."""
+def cover(path: Path) -> None:
+    """Hide a folder under an empty one (read-only once the sandbox is sealed), a file under /dev/null; nothing
+    when there is nothing at path (any more: an earlier cover hid it)."""
     if path.is_dir():
         mount("tmpfs", str(path), "tmpfs", MS_NOSUID | MS_NODEV, "size=64k,mode=0755")
     elif path.exists():
         mount("/dev/null", str(path), None, MS_BIND)
-    else:
-        return False
-    return True
 
 
 def loopback_up() -> None:
