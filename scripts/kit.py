@@ -1,6 +1,6 @@
 #!/usr/bin/env python3
 """Set up the course environment and run its jobs: `course` (every notebook), `batch` (parameter grids), `test`,
-`regenerate`, `setup`, and `lab` (a student's own workspace in JupyterLab).
+`regenerate`, `setup`, `lab` (a student's own workspace in JupyterLab) and `doctor` (the environment, for a bug report).
 
 Works on a fresh clone with only Python 3.11 and pip: the first call creates .venv and installs requirements.txt.
 """
@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import argparse
 import os
+import platform
 import shutil
 import signal
 import subprocess
@@ -77,6 +78,55 @@ def setup() -> bool:
     return True
 
 
+def running_as_root() -> bool:
+    """True when this process runs as root (Docker, WSL as root, cloud machines), where JupyterLab refuses to start."""
+    return hasattr(os, "geteuid") and os.geteuid() == 0
+
+
+def lab_command(notebooks: Path, options: list[str]) -> list[str]:
+    """The JupyterLab command: the student's options (any of `jupyter lab --help-all`) and the workspace's notebooks;
+    as root --allow-root is added, since JupyterLab refuses root otherwise. A `--` before them is dropped."""
+    extra = list(options)
+    if "--" in extra:  # `kit.py lab -- --port 9999`: the separator is for kit.py, not for JupyterLab
+        extra.remove("--")
+    if running_as_root() and not any(o == "--allow-root" or "allow_root" in o for o in extra):
+        extra.append("--allow-root")
+    return [str(BIN / "jupyter"), "lab", *extra, str(notebooks)]
+
+
+def git_text() -> str:
+    """' (commit abc1234, N changed files)' for the kit's checkout; '' without git or outside a checkout."""
+    if shutil.which("git") is None:
+        return ""
+    head = subprocess.run(["git", "-C", str(REPO), "rev-parse", "--short", "HEAD"], capture_output=True, text=True)
+    if head.returncode:
+        return " (not a git checkout)"
+    changed = subprocess.run(["git", "-C", str(REPO), "status", "--porcelain"], capture_output=True, text=True)
+    count = len(changed.stdout.splitlines())
+    return f" (commit {head.stdout.strip()}, {count} changed or untracked file{'s' * (count != 1)})"
+
+
+def venv_state() -> str:
+    """Whether .venv exists and matches the pinned requirements."""
+    if not PYTHON.exists():
+        return f"none yet: python3 scripts/kit.py setup creates {VENV.name}/"
+    if not STAMP.exists() or STAMP.read_text() != requirements_digest():
+        return (f"{VENV.name}/ exists, but requirements.txt or pyproject.toml changed since its set-up (or set-up did "
+                "not finish): python3 scripts/kit.py setup")
+    return f"{VENV.name}/ up to date with requirements.txt"
+
+
+def doctor_lines() -> list[str]:
+    """The checks that need no .venv: the kit's checkout, the system, the Python running kit.py, .venv, free disk."""
+    user = "root" if running_as_root() else os.environ.get("USER") or os.environ.get("USERNAME") or "unknown"
+    return ["course-kit doctor: paste everything from this line down into a bug report",
+            f"kit: {REPO}{git_text()}",
+            f"system: {platform.platform()}; user: {user}",
+            f"python3 running kit.py: {sys.version.split()[0]} at {sys.executable}",
+            f"venv: {venv_state()}",
+            f"free disk at the kit: {shutil.disk_usage(REPO).free / 2 ** 30:.1f} GB"]
+
+
 def in_venv(*args: str) -> int:
     """Run `python args...` inside the course environment from the repository root."""
     env = dict(os.environ)
@@ -99,7 +149,10 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     sub = parser.add_subparsers(dest="command", required=True)
     sub.add_parser("setup", help="create .venv and install everything")
-    lab = sub.add_parser("lab", help="students: refresh your own copies of the lessons in workspace/ and open JupyterLab")
+    lab = sub.add_parser("lab", allow_abbrev=False, help="students: refresh your own copies of the lessons in workspace/ "
+                         "and open JupyterLab", description="Refresh your own copies of the lessons and open "
+                         "JupyterLab. Every other option goes to JupyterLab, e.g. --port 9999 --no-browser --ip 0.0.0.0 "
+                         "(as root, --allow-root is added for you).")
     lab.add_argument("--dir", default="workspace", help="your workspace folder (default workspace/, never tracked by git)")
     lab.add_argument("--no-start", action="store_true", help="only create or refresh the workspace")
     lab.add_argument("--language", choices=("en", "ko"), help="ko: the Korean edition, 한국어판 (default: from LANG)")
@@ -112,9 +165,17 @@ def main(argv: list[str] | None = None) -> int:
     regen = sub.add_parser("regenerate", help="re-execute notebooks in place with their full defaults, then rebuild "
                            "the Korean edition from them")
     regen.add_argument("notebooks", nargs="*", help="notebook names (default: all)")
+    sub.add_parser("doctor", help="print the environment (Python, .venv, torch build, data and what each lesson will "
+                   "use, fonts, JupyterLab, free disk): paste it into a bug report")
     args, passthrough = parser.parse_known_args(argv)
-    if passthrough and args.command not in ("batch", "test", "course", "grade"):
+    if passthrough and args.command not in ("batch", "test", "course", "grade", "lab"):
         parser.error(f"unrecognized arguments: {' '.join(passthrough)}")
+    if args.command == "doctor":  # before set-up: a broken or missing .venv is what it reports
+        print("\n".join(doctor_lines()), flush=True)
+        if not PYTHON.exists():
+            print("the other checks (torch, packages, data, fonts) need .venv: run python3 scripts/kit.py setup first")
+            return 1
+        return in_venv("-m", "course_utils.instructor.doctor")
 
     start = time.perf_counter()
     installed = setup()
@@ -129,7 +190,10 @@ def main(argv: list[str] | None = None) -> int:
         if code or args.no_start:
             return code
         env = {**os.environ, "JUPYTERLAB_SETTINGS_DIR": str(workspace / ".jupyterlab-settings")}  # the workspace's own
-        return subprocess.run([str(BIN / "jupyter"), "lab", str(workspace / "notebooks")], cwd=workspace, env=env).returncode
+        command = lab_command(workspace / "notebooks", passthrough)
+        if "--allow-root" in command and "--allow-root" not in passthrough:
+            print("Running as root: starting JupyterLab with --allow-root (it refuses root otherwise).", flush=True)
+        return subprocess.run(command, cwd=workspace, env=env).returncode
     if args.command == "course":
         return in_venv("-m", "course_utils.instructor.course_run", *passthrough)
     if args.command == "batch":

@@ -31,9 +31,19 @@ def passed(exercise: str, note: str = "") -> None:
     print("✔ " + t("{exercise}: correct!", exercise=exercise) + (f" {note}" if note else ""))
 
 
+STOPPED_HERE = ("↑ Run All stops here, at {exercise}: the cells below this one have not run. Fix your answer, then use "
+                "Run → Run Selected Cell and All Below.")
+
+
+def stop_note(message: str) -> str:
+    """The line under a failed check that says a Run All stopped there, naming the exercise."""
+    return t(STOPPED_HERE, exercise=message.split(": ", 1)[0])  # every checker message starts with "<exercise>: "
+
+
 def hint_only(shell: Any, etype: type, value: BaseException, tb: Any, tb_offset: int | None = None) -> list[str]:
-    """IPython handler: show a failed check as its hint alone, with no traceback into the checker's source."""
-    shown = [f"✘ {value}"]
+    """IPython handler: show a failed check as its hint alone, with no traceback into the checker's source, and say
+    that a Run All stopped there (JupyterLab leaves the view at the bottom of the notebook)."""
+    shown = [f"✘ {value}", stop_note(str(value))]
     shell._showtraceback(etype, value, shown)  # IPython ignores a custom handler's return value: show it here
     return shown
 

@@ -2,9 +2,10 @@
 
 The main job: every notebook (or the named ones) once, with its defaults or its quick profile, into an output
 folder (outputs/course, or outputs/course-quick for quick runs) with summary.md, results.csv, results.json and
-report.html (see course_summary). `$COURSE_DATA_DIR` is checked before any notebook starts. `--in-place` regenerates the committed
-notebooks instead. Parameter grids over notebooks are `python -m course_utils.instructor.grid`; both share the
-planning, running and reporting modules of this package.
+report.html (see course_summary); when a lesson ran on a stand-in for its data set (offline fallback, synthetic), a
+banner opens the closing lines and summary.md. `$COURSE_DATA_DIR` is checked before any notebook starts.
+`--in-place` regenerates the committed notebooks instead. Parameter grids over notebooks are
+`python -m course_utils.instructor.grid`; both share the planning, running and reporting modules of this package.
 """
 from __future__ import annotations
 
@@ -18,8 +19,7 @@ from ..paths import check_environment_data_root, display_path
 from .cluster import add_scheduler_option, resolve_scheduler
 from .notebooks import NOTEBOOK_DIR, REPO, find_notebook, lesson_notebooks, quick_parameters
 from .plan import Run
-from .course_summary import headline_text, write_course_summary
-from .report import write_html
+from .course_summary import data_banner, data_root_text, headline_text, write_course_summary
 from . import stopping
 from .running import CELL_TIMEOUT, INTERRUPTED, run_all
 from .values import RequestError
@@ -110,6 +110,10 @@ def main(argv: list[str] | None = None) -> int:
             return 2
         if stop.requested:
             stopping.kill_children()  # nothing of this run may outlive it
+    banner = data_banner(as_rows(runs), data_root_text())
+    if banner:  # first among the closing lines: a run on stand-in data must not read like the lessons' results
+        rule = "=" * 100
+        print("\n".join([rule, *banner, rule]), flush=True)
     for run in runs:
         if args.in_place and run.status == "ok":
             strip_volatile_metadata(Path(run.output))
@@ -124,9 +128,7 @@ def main(argv: list[str] | None = None) -> int:
               flush=True)
     if not args.in_place:
         out.mkdir(parents=True, exist_ok=True)
-        write_course_summary(out, as_rows(runs), profile)
-        title = f"Course run ({profile} profile{', interrupted' if stop.requested else ''})"
-        write_html(runs, out / "report.html", title=title)
+        write_course_summary(out, as_rows(runs), profile, data_root_text())
         print(f"Executed notebooks and summary.md / results.csv / results.json / report.html are in "
               f"{display_path(out)}")
     if stop.requested:

@@ -1,4 +1,5 @@
-"""Write a batch's results: one CSV row per run, and a self-contained HTML report rendered from a Jinja2 template."""
+"""Write a batch's results: one CSV row per run, and a self-contained HTML report rendered from a Jinja2 template;
+and render a course run's report (one card per lesson) from its own template."""
 from __future__ import annotations
 
 import csv
@@ -80,6 +81,18 @@ def render_html(runs: list[Run], folder: Path, title: str = "Batch report") -> s
     return env.get_template("report.html.j2").render(
         title=title, runs=runs, counts=counts, failed=[r for r in runs if r.status == "failed"], workers=workers,
         plots=parameter_plots(runs), summary=summary_rows(runs), constant=constant_rows(runs))
+
+
+def render_course_html(cards: list[dict[str, Any]], title: str, header: str, banner: list[str],
+                       notices: list[str]) -> str:
+    """Render a course run's report: the data banner, the header, notices, and one card per lesson (see
+    course_summary.lesson_card)."""
+    import jinja2
+
+    env = jinja2.Environment(loader=jinja2.FileSystemLoader(TEMPLATE_DIR), autoescape=True,
+                             undefined=jinja2.StrictUndefined, trim_blocks=True, lstrip_blocks=True)
+    return env.get_template("course_report.html.j2").render(title=title, cards=cards, header=header, banner=banner,
+                                                            notices=notices)
 
 
 def write_html(runs: list[Run], path: Path, title: str = "Batch report") -> None:
