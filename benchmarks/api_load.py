@@ -1,12 +1,17 @@
 #!/usr/bin/env python3
 """Benchmark 6: requests per second and p50/p99 latency of POST /predict under concurrent clients on loopback.
 
-Run: .venv/bin/python benchmarks/api_load.py [--model notebooks/artifacts/mnist_fnn] [--clients 1 4]
-     [--requests 200] [--max-seconds 30] [--payload png json] [--output FILE]
-Starts `python -m course_utils.serve` on 127.0.0.1 (a free port) in a subprocess, sends real MNIST test digits
-(the bundled subset, so it works offline), and prints a markdown table. Every run is bounded by both a request
-count and a time limit. Without --model or when the bundle is missing, an untrained 784-512-256-10 network
-(lesson 01's architecture: same compute per request) is saved to a temporary bundle and served.
+Run: .venv/bin/python benchmarks/api_load.py [--model notebooks/artifacts/mnist_fnn] [--clients 1 8 64]
+     [--requests 300] [--max-seconds 30] [--payload png json] [--output FILE]
+Starts one `python -m course_utils.serve` on 127.0.0.1 (a free port) in a subprocess and, against that one server,
+measures each number of concurrent clients in turn (one row each, side by side in one table): requests per second
+and p50/p99 latency. Each client count first opens its connections and sends one request per connection
+(not measured), so the figures are of a loaded server, not of connection set-up. Sends real MNIST test digits (the
+bundled subset, so it works offline). Every run is bounded by both a request count and a time limit; a request
+that fails (an error status or a broken connection) is counted in `errors`, not in the latencies. The header
+says when it ran, the command and the machine's load average before and after (other work on the machine shows
+in the latencies). Without --model or when the bundle is missing, an untrained 784-512-256-10 network (lesson 01's
+architecture: same compute per request) is saved to a temporary bundle and served.
 """
 from __future__ import annotations
 
@@ -15,6 +20,8 @@ import asyncio
 import io
 import os
 import platform
+import shlex
+import sys
 import tempfile
 import time
 from pathlib import Path
@@ -54,26 +61,35 @@ async def load_run(url: str, bodies: list[dict], clients: int, total: int, max_s
     sent = 0
     deadline = time.perf_counter() + max_seconds
 
+    async def post(client: httpx.AsyncClient, body: dict) -> bool:
+        """One request; whether it got a 200."""
+        try:
+            return (await client.post(f"{url}/predict", **body)).status_code == 200
+        except httpx.HTTPError:  # refused, reset, timed out: the server failed this request
+            return False
+
     async def worker(client: httpx.AsyncClient) -> None:
         nonlocal sent, errors
         while sent < total and time.perf_counter() < deadline:
             body = bodies[sent % len(bodies)]
             sent += 1
             start = time.perf_counter()
-            response = await client.post(f"{url}/predict", **body)
-            latencies.append(time.perf_counter() - start)
-            errors += response.status_code != 200
+            if await post(client, body):
+                latencies.append(time.perf_counter() - start)
+            else:
+                errors += 1
 
     limits = httpx.Limits(max_connections=clients, max_keepalive_connections=clients)
     async with httpx.AsyncClient(limits=limits, timeout=30.0) as client:
-        for body in bodies[:5]:  # warm-up, not measured
-            await client.post(f"{url}/predict", **body)
+        for body in bodies[:5]:  # warm-up, not measured: the model's first calls
+            await post(client, body)
+        await asyncio.gather(*(post(client, bodies[i % len(bodies)]) for i in range(clients)))  # open every connection
         start = time.perf_counter()
         await asyncio.gather(*(worker(client) for _ in range(clients)))
         elapsed = time.perf_counter() - start
-    ms = np.array(latencies) * 1000
-    return {"requests": len(latencies), "errors": errors, "seconds": elapsed, "rps": len(latencies) / elapsed,
-            "p50": float(np.percentile(ms, 50)), "p99": float(np.percentile(ms, 99))}
+    ms = np.array(latencies or [float("nan")]) * 1000
+    return {"requests": len(latencies) + errors, "errors": errors, "seconds": elapsed,
+            "rps": len(latencies) / elapsed, "p50": float(np.percentile(ms, 50)), "p99": float(np.percentile(ms, 99))}
 
 
 def model_folder(requested: Path | None, workdir: Path) -> tuple[Path, str]:
@@ -95,8 +111,9 @@ def model_folder(requested: Path | None, workdir: Path) -> tuple[Path, str]:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--model", type=Path, default=None, help="bundle folder (default: lesson 01's)")
-    parser.add_argument("--clients", type=int, nargs="+", default=[1, 4], help="concurrent clients per run")
-    parser.add_argument("--requests", type=int, default=200, help="requests per run (upper bound)")
+    parser.add_argument("--clients", type=int, nargs="+", default=[1, 8, 64],
+                        help="numbers of concurrent clients, one run each against the same server")
+    parser.add_argument("--requests", type=int, default=300, help="requests per run (upper bound)")
     parser.add_argument("--max-seconds", type=float, default=30.0, help="time limit per run")
     parser.add_argument("--payload", nargs="+", choices=["png", "json"], default=["png", "json"])
     parser.add_argument("--output", type=Path, default=None, help="also write the markdown table to this file")
@@ -104,6 +121,7 @@ def main() -> None:
     if args.requests < 1 or args.max_seconds <= 0 or min(args.clients) < 1:
         parser.error("--requests, --max-seconds and --clients must be positive.")
     images = load_fallback_subset()[2][:64].numpy()
+    started, load_before = time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime()), os.getloadavg()
     with tempfile.TemporaryDirectory() as tmp:
         folder, description = model_folder(args.model, Path(tmp))
         rows = []
@@ -113,9 +131,13 @@ def main() -> None:
                 for clients in args.clients:
                     result = asyncio.run(load_run(server.url, bodies, clients, args.requests, args.max_seconds))
                     rows.append((payload, clients, result))
+    load_after = os.getloadavg()
+    command = shlex.join(["benchmarks/api_load.py", *sys.argv[1:]])
     lines = [
-        f"REST API load check: model {description}; {platform.processor() or platform.machine()}, "
-        f"{os.cpu_count()} logical CPUs; torch {torch.__version__}; loopback, one uvicorn worker.",
+        f"REST API load check, {started}: `{command}`; model {description}; "
+        f"{platform.processor() or platform.machine()}, {os.cpu_count()} logical CPUs; torch {torch.__version__}; "
+        f"loopback, one uvicorn worker, one server for every row; load average (1 min) "
+        f"{load_before[0]:.1f} before, {load_after[0]:.1f} after.",
         "",
         "| payload | clients | requests | errors | seconds | requests/s | p50 ms | p99 ms |",
         "|---|---:|---:|---:|---:|---:|---:|---:|",

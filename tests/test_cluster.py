@@ -11,7 +11,9 @@ import socket
 import sys
 import threading
 import time
+from contextlib import contextmanager
 from pathlib import Path
+from typing import Iterator
 
 import nbformat
 import pytest
@@ -86,7 +88,6 @@ def kill_when_started(markers: Path, client, killed: dict) -> threading.Thread:
     return thread
 
 
-@pytest.mark.notebooks
 @pytest.mark.timeout(300)
 def test_a_grid_on_a_local_cluster_records_the_same_results_as_the_local_pool(tmp_path):
     config = tmp_path / "grid.yaml"
@@ -120,7 +121,6 @@ def test_a_grid_on_a_local_cluster_records_the_same_results_as_the_local_pool(tm
         assert report.count(worker) >= 2  # the list of workers and each of its runs
 
 
-@pytest.mark.notebooks
 @pytest.mark.timeout(300)
 def test_a_worker_killed_mid_run_is_survived_and_finished_runs_are_kept(tmp_path, dask_cluster):
     _, client = dask_cluster
@@ -156,7 +156,6 @@ def test_a_worker_killed_mid_run_is_survived_and_finished_runs_are_kept(tmp_path
     assert len(list(markers.iterdir())) == 2
 
 
-@pytest.mark.notebooks
 @pytest.mark.timeout(300)
 def test_a_run_whose_every_worker_dies_fails_with_the_reason_and_others_are_kept(tmp_path, dask_cluster):
     local, client = dask_cluster
@@ -189,7 +188,170 @@ def test_a_run_whose_every_worker_dies_fails_with_the_reason_and_others_are_kept
     assert table["91_fixture_mean"]["status"] == "skipped" and table[SLOW]["status"] == "ok"
 
 
-@pytest.mark.notebooks
+def break_runs_of(notebook: str, log: str, everywhere: bool) -> None:
+    """On a worker: a run of `notebook` raises OSError (its scratch disk is full) before it starts, on the first worker
+    that gets one (claimed in log/broken) or, with everywhere, on every worker. Each try leaves a file
+    try-<time>-<worker pid>-<failed|ran> in log."""
+    import errno
+
+    import course_utils.instructor.running as on_worker
+
+    real = getattr(on_worker, "real_execute_run", on_worker.execute_run)
+
+    def execute_run(run, *args, **kwargs):
+        if run.notebook != notebook:
+            return real(run, *args, **kwargs)
+        try:
+            claim = os.open(Path(log, "broken"), os.O_CREAT | os.O_EXCL | os.O_WRONLY)
+            os.write(claim, str(os.getpid()).encode())
+            os.close(claim)
+        except FileExistsError:
+            pass
+        broken = everywhere or Path(log, "broken").read_text() == str(os.getpid())
+        Path(log, f"try-{time.time_ns()}-{os.getpid()}-{'failed' if broken else 'ran'}").touch()
+        if broken:
+            raise OSError(errno.ENOSPC, "No space left on device")
+        return real(run, *args, **kwargs)
+
+    on_worker.real_execute_run = real
+    on_worker.execute_run = execute_run
+
+
+def mend_runs() -> None:
+    """On a worker: undo break_runs_of."""
+    import course_utils.instructor.running as on_worker
+
+    on_worker.execute_run = getattr(on_worker, "real_execute_run", on_worker.execute_run)
+
+
+@contextmanager
+def broken_runs(client, notebook: str, log: Path, everywhere: bool = False) -> Iterator[dict[int, str]]:
+    """break_runs_of on every worker of the cluster while inside; yields {worker pid: worker address}."""
+    import cloudpickle
+
+    log.mkdir()
+    cloudpickle.register_pickle_by_value(sys.modules[__name__])
+    client.run(break_runs_of, notebook, str(log), everywhere)
+    try:
+        yield {pid: address for address, pid in client.run(os.getpid).items()}
+    finally:
+        client.run(mend_runs)
+        cloudpickle.unregister_pickle_by_value(sys.modules[__name__])
+
+
+def tries_logged(log: Path) -> list[tuple[int, str]]:
+    """(worker pid, 'failed' or 'ran') of every try that break_runs_of saw, in order."""
+    found = sorted((int(t), int(pid), outcome) for t, pid, outcome in
+                   (p.name.split("-")[1:] for p in log.glob("try-*")))
+    return [(pid, outcome) for _, pid, outcome in found]
+
+
+@pytest.mark.timeout(300)
+def test_a_run_that_raises_on_its_worker_is_tried_again_on_another_worker(tmp_path, dask_cluster):
+    """The kit's retry, not Dask's: the run's first worker stays broken and is idle when the run is tried again,
+    while the other worker is still busy with a slow run. Dask's own retries pick the idle, broken worker."""
+    _, client = dask_cluster
+    notebooks, markers = tmp_path / "nbs", tmp_path / "markers"
+    slow_notebook(notebooks)
+    (notebooks / "91_fixture_mean.ipynb").write_bytes((FIXTURES / "91_fixture_mean.ipynb").read_bytes())
+    markers.mkdir()
+    out = tmp_path / "out"
+    config = tmp_path / "grid.yaml"
+    config.write_text(f"notebooks:\n  {SLOW}: {{MARKERS: ['{markers}'], SLEEP: [8.0]}}\n  91_fixture_mean: {{}}\n")
+    with broken_runs(client, "91_fixture_mean", tmp_path / "log") as workers:
+        assert grid.main(["--notebook-dir", str(notebooks), "--config", str(config), "--out", str(out),
+                          "--no-progress", "--scheduler", client.scheduler.address]) == 0
+    table = {r["notebook"]: r for r in rows(out)}
+    tries = tries_logged(tmp_path / "log")
+    assert [outcome for _, outcome in tries] == ["failed", "ran"], tries
+    (broken, _), (other, _) = tries
+    assert broken != other, "tried again on another worker"
+    assert table["91_fixture_mean"]["status"] == "ok" and table["91_fixture_mean"]["worker"] == workers[other]
+    # what makes this the kit's doing: the broken worker was the only idle one when the run was tried again
+    assert table[SLOW]["status"] == "ok" and table[SLOW]["worker"] == workers[other]
+
+
+@pytest.mark.timeout(300)
+def test_a_run_that_raises_on_every_try_fails_saying_how_many_tries_and_where(tmp_path, dask_cluster):
+    _, client = dask_cluster
+    out = tmp_path / "out"
+    with broken_runs(client, "91_fixture_mean", tmp_path / "log", everywhere=True) as workers:
+        assert grid.main(["--notebook-dir", str(FIXTURES), "91", "--quick", "--out", str(out), "--no-progress",
+                          "--scheduler", client.scheduler.address]) == 1
+    tries = tries_logged(tmp_path / "log")
+    assert len(tries) == 1 + cluster.TASK_RETRIES == 2 and tries[0][0] != tries[1][0], tries
+    row = rows(out)[0]
+    assert row["status"] == "failed"
+    first, second = (workers[pid] for pid, _ in tries)
+    assert row["error"] == (f"on the cluster: OSError: [Errno 28] No space left on device "
+                            f"(2 tries, on {first}, then {second})")
+
+
+@pytest.mark.timeout(240)
+def test_a_retry_whose_only_other_worker_leaves_is_run_anywhere_instead_of_waiting(tmp_path, monkeypatch):
+    """The run raises on worker A and is tried again on B alone, busy with a slow run; B leaves the cluster. Dask
+    would keep the try waiting for B for ever; the kit starts it again on what is left (A, which fails it again)."""
+    import dask
+    from distributed import Client, LocalCluster
+
+    monkeypatch.setattr(cluster, "STRANDED_SECONDS", 1.0)
+    notebooks, markers, log = tmp_path / "nbs", tmp_path / "markers", tmp_path / "log"
+    slow_notebook(notebooks)
+    (notebooks / "91_fixture_mean.ipynb").write_bytes((FIXTURES / "91_fixture_mean.ipynb").read_bytes())
+    markers.mkdir()
+    config = tmp_path / "grid.yaml"
+    config.write_text(f"notebooks:\n  {SLOW}: {{MARKERS: ['{markers}'], SLEEP: [8.0]}}\n  91_fixture_mean: {{}}\n")
+    with dask.config.set({"distributed.scheduler.allowed-failures": 1}):
+        local = LocalCluster(n_workers=2, processes=True, threads_per_worker=1, host="127.0.0.1",
+                             dashboard_address=None)
+    client = Client(local)
+    retired: dict = {}
+
+    def retire_the_busy_worker() -> None:  # once the run failed on A and the slow run sleeps on B
+        deadline = time.monotonic() + 120
+        while time.monotonic() < deadline:
+            failed = [pid for pid, outcome in tries_logged(log) if outcome == "failed"]
+            sleeping = [int(m.name.split("-")[0]) for m in markers.iterdir()]
+            if failed and sleeping and sleeping[0] != failed[0]:
+                time.sleep(1.0)  # the try again, restricted to B, is submitted by now
+                retired["address"] = workers[sleeping[0]]
+                client.retire_workers([retired["address"]], close_workers=True, remove=True)
+                return
+            time.sleep(0.05)
+
+    try:
+        with broken_runs(client, "91_fixture_mean", log) as workers:
+            watcher = threading.Thread(target=retire_the_busy_worker, daemon=True)
+            watcher.start()
+            assert grid.main(["--notebook-dir", str(notebooks), "--config", str(config), "--out",
+                              str(tmp_path / "out"), "--no-progress", "--scheduler", client.scheduler.address]) == 1
+            watcher.join(5)
+    finally:
+        client.close()
+        local.close()
+    assert retired.get("address"), "the slow run's worker was retired while the run waited for it"
+    table = {r["notebook"]: r for r in rows(tmp_path / "out")}
+    tries = tries_logged(log)
+    assert [outcome for _, outcome in tries] == ["failed", "failed"] and tries[0][0] == tries[1][0], \
+        "tried again on A, the only worker left"
+    broken = workers[tries[0][0]]
+    assert table["91_fixture_mean"]["error"].endswith(f"(2 tries, on {broken}, then {broken})")
+    assert table[SLOW]["status"] == "ok" and table[SLOW]["worker"] == broken
+
+
+def test_the_tries_of_a_run_whose_workers_died_are_counted():
+    from types import SimpleNamespace
+
+    from distributed.scheduler import KilledWorker
+
+    died = KilledWorker("notebook-run-x", SimpleNamespace(address="tcp://127.0.0.1:2"), 2)
+    assert cluster.failure_text(died).startswith("every worker that ran it died (3 tries, last tcp://127.0.0.1:2)")
+    # a try that raised on another worker before, then every worker of the next try died
+    assert "(4 tries, last tcp://127.0.0.1:2)" in cluster.failure_text(died, ["tcp://127.0.0.1:1"])
+    once = KilledWorker("notebook-run-x", SimpleNamespace(address="tcp://127.0.0.1:2"), 0)
+    assert "(1 try, last" in cluster.failure_text(once)
+
+
 @pytest.mark.timeout(120)
 def test_the_course_summary_names_the_worker(tmp_path, monkeypatch, dask_cluster):
     _, client = dask_cluster
@@ -342,7 +504,6 @@ def graded_rows(out: Path) -> dict[str, tuple]:
         return {s: (st, t, w) for s, st, t, w in db.execute("SELECT student, status, total, worker FROM gradings")}
 
 
-@pytest.mark.notebooks
 @pytest.mark.timeout(300)
 def test_grading_on_a_cluster_gives_the_local_grades_and_names_the_workers(tmp_path, dask_cluster):
     from course_utils.instructor.grade import Limits, grade_class
@@ -368,7 +529,6 @@ def test_grading_on_a_cluster_gives_the_local_grades_and_names_the_workers(tmp_p
     assert there["ana"][2] in (tmp_path / "there" / "report.html").read_text(encoding="utf-8")
 
 
-@pytest.mark.notebooks
 @pytest.mark.timeout(300)
 def test_grading_survives_a_worker_killed_mid_notebook_and_cleans_its_scratch(tmp_path, dask_cluster):
     import tempfile
@@ -421,6 +581,30 @@ def test_stale_scratch_of_dead_workers_is_swept_and_live_ones_kept(tmp_path):
         (folder / "inside").mkdir(parents=True)
     assert cluster.sweep_stale_scratch(tmp_path) == [stale]
     assert not stale.exists() and alive.exists() and other.exists()
+
+
+def test_the_sweep_keeps_the_scratch_of_another_users_live_process(tmp_path, monkeypatch):
+    """Signalling another user's process is refused (EPERM) although it is alive: its folder is kept. Process 1
+    belongs to root; the test may run as root, so os.kill answers for it as it does for any other user."""
+    import subprocess
+
+    dead = subprocess.Popen([sys.executable, "-c", "pass"])
+    dead.wait()
+    theirs_pid = 1
+    real_kill = os.kill
+
+    def kill(pid: int, sig: int) -> None:
+        if pid == theirs_pid:
+            raise PermissionError(1, "Operation not permitted")
+        real_kill(pid, sig)
+
+    monkeypatch.setattr(os, "kill", kill)
+    theirs = tmp_path / f"{cluster.SCRATCH_PREFIX}grade-{theirs_pid}-abc"
+    stale = tmp_path / f"{cluster.SCRATCH_PREFIX}run-{dead.pid}-def"
+    for folder in (theirs, stale):
+        (folder / "inside").mkdir(parents=True)
+    assert cluster.sweep_stale_scratch(tmp_path) == [stale]
+    assert theirs.exists() and not stale.exists()
 
 
 # --- something else at the scheduler's address ------------------------------------------------------------------

@@ -13,7 +13,11 @@ are refused too, and other course_utils sources at the same version are warned a
 
 A worker that dies in the middle of a run (killed, out of memory, machine gone) makes the scheduler run the task
 again on another worker, up to its `distributed.scheduler.allowed-failures` (Dask's default 3, ALLOWED_FAILURES for
-`local:N`); after that the run is reported failed with the reason. Runs that finished are stored as they arrive.
+`local:N`); after that the run is reported failed with the reason. A task that raises on its worker (its scratch
+disk is full, a package is broken there; a notebook that fails is a result, not this) is submitted again by the
+kit, to a worker it has not failed on when there is one (Tasks; Dask's own `retries` would pick any worker, often
+the idle one that just failed it), up to 1 + TASK_RETRIES tries; the failure after the last one says how many tries
+were made, and where. Runs that finished are stored as they arrive.
 Every task works in a scratch folder named after its worker process; the next task on that machine removes the
 folders of processes that died. Grading's tasks are in grade (grade_on_worker, grade_on_cluster).
 
@@ -37,10 +41,10 @@ import threading
 import time
 import uuid
 from contextlib import contextmanager
-from dataclasses import replace
+from dataclasses import dataclass, field, replace
 from importlib import metadata
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Iterator
+from typing import TYPE_CHECKING, Any, Iterator, Sequence
 
 from .plan import Run
 from .values import RequestError
@@ -53,7 +57,10 @@ LOCAL_POOL = "none"  # the --scheduler value that keeps runs in this machine's p
 CONNECT_SECONDS = 5  # an unreachable scheduler is reported after this long, before anything runs
 WORKER_WAIT_SECONDS = 30  # a scheduler without workers is reported after this long
 ALLOWED_FAILURES = 2  # local:N clusters: a run is tried on at most 1 + this many workers that die under it
-TASK_RETRIES = 1  # a task that raises on its worker (not a failing notebook: that is a result) is tried once more
+TASK_RETRIES = 1  # a task that raises on its worker (not a failing notebook: that is a result) is tried once more,
+# on another worker when there is one (Tasks)
+STRANDED_SECONDS = 10.0  # how often Tasks looks for a try that waits for workers that have all left
+POLL_SECONDS = 0.1  # how often Tasks looks for finished tasks (as Dask's as_completed does)
 PACKAGE = Path(__file__).resolve().parents[1]  # course_utils/
 SCHEDULER_HELP = ("run each notebook as a task on a Dask cluster: tcp://HOST:8786 (a running `dask scheduler`), "
                   "local:N (start N worker processes here) or none (this machine's process pool, the default); "
@@ -422,14 +429,141 @@ def store_files(run: Run, files: dict[str, bytes]) -> None:
         target.write_bytes(data)
 
 
-def failure_text(exc: BaseException) -> str:
-    """Why a task came back without a run: a worker that died under it, or what the task raised."""
+def tries(count: int) -> str:
+    """'1 try', '3 tries'."""
+    return f"{count} {'try' if count == 1 else 'tries'}"
+
+
+class TaskFailed(Exception):
+    """What a task raised on its worker, with that worker's address (raised by on_worker, read by Tasks)."""
+
+    def __init__(self, worker: str, error: str) -> None:
+        super().__init__(worker, error)
+        self.worker, self.error = worker, error
+
+    def __str__(self) -> str:
+        return f"{self.error} (on {self.worker})"
+
+
+def on_worker(function: Any, *args: Any) -> Any:
+    """The task around function(*args): what it raises comes back as TaskFailed, naming the worker it ran on."""
+    from distributed import get_worker
+
+    try:
+        return function(*args)
+    except Exception as exc:  # noqa: BLE001 - any fault of the task: Tasks decides whether to try again
+        raise TaskFailed(get_worker().address, f"{type(exc).__name__}: {exc}") from exc
+
+
+def failure_text(exc: BaseException, failed_on: Sequence[str] = ()) -> str:
+    """Why a task came back without a result after its last try: every worker that ran it died, or what it raised;
+    failed_on lists the workers of the tries before the last that raised (see Tasks)."""
     from distributed.scheduler import KilledWorker
 
     if isinstance(exc, KilledWorker):
-        return (f"every worker that ran it died ({exc.allowed_failures + 1} tries, last "
+        return (f"every worker that ran it died ({tries(len(failed_on) + exc.allowed_failures + 1)}, last "
                 f"{exc.last_worker.address}): out of memory, killed, or its machine went away")
+    if isinstance(exc, TaskFailed):
+        where = ", then ".join([*failed_on, exc.worker])
+        return f"on the cluster: {exc.error} ({tries(len(failed_on) + 1)}, on {where})"
     return f"on the cluster: {type(exc).__name__}: {exc}"
+
+
+@dataclass
+class Task:
+    """One piece of work for Tasks: what to call on a worker, where earlier tries raised, where this try may run."""
+
+    item: Any
+    key: str
+    function: Any
+    args: tuple
+    failed_on: list[str] = field(default_factory=list)  # the workers of the tries that raised, in order
+    on: list[str] = field(default_factory=list)  # the workers the current try is restricted to (empty: any)
+    submitted: int = 0  # how many tries were submitted (a try started again elsewhere counts; keys stay unique)
+
+
+class Tasks:
+    """Tasks on a Dask cluster, yielded as they finish; one that raises on its worker (TaskFailed) is submitted again,
+    restricted to the workers it has not failed on (any worker when none is left), up to 1 + TASK_RETRIES tries.
+
+    The restriction is strict: with Dask's loose one (allow_other_workers) an idle worker steals the task back,
+    and the worker that just failed it is the idle one. A try whose workers have all left the cluster (which Dask
+    would keep waiting for them) is started again on the others within STRANDED_SECONDS."""
+
+    def __init__(self, client: Client) -> None:
+        from distributed import as_completed
+
+        self.client = client
+        self.running: dict[Any, Task] = {}  # future -> its task
+        self.queue = as_completed()
+        self.checked = time.monotonic()
+
+    def workers(self) -> set[str]:
+        """The addresses of the cluster's workers now."""
+        return set(self.client.scheduler_info()["workers"])
+
+    def submit(self, item: Any, key: str, function: Any, *args: Any) -> None:
+        """Run function(*args) as a task (named key), reported as `item` by finished."""
+        self.start(Task(item, key, function, args))
+
+    def start(self, task: Task) -> None:
+        """Submit a try of the task, on the workers where it has not raised when there are any."""
+        from . import stopping
+
+        task.on = sorted(self.workers() - set(task.failed_on)) if task.failed_on else []
+        task.submitted += 1
+        key = task.key if task.submitted == 1 else f"{task.key}-try{task.submitted}"
+        where = {"workers": task.on} if task.on else {}
+        future = self.client.submit(on_worker, task.function, *task.args, key=key, pure=False, **where)
+        self.running[future] = task
+        self.queue.add(future)
+        if stopping.current().requested:  # a stop came while it was submitted: its stop action may have missed it
+            stop_tasks(self.client, [future])
+
+    def futures(self) -> list:
+        """The futures of the tries not finished yet (what a stop cancels)."""
+        return list(self.running)
+
+    def restart_stranded(self) -> None:
+        """Start again each try restricted to workers that have all left (looked for every STRANDED_SECONDS)."""
+        if time.monotonic() - self.checked < STRANDED_SECONDS or not any(t.on for t in self.running.values()):
+            return
+        self.checked = time.monotonic()
+        alive = self.workers()
+        for future, task in list(self.running.items()):
+            if task.on and alive.isdisjoint(task.on):
+                del self.running[future]
+                self.client.cancel(future)
+                self.start(task)
+
+    def finished(self) -> Iterator[tuple[Any, Any, str | None]]:
+        """Yield (item, value, None) for each task that returned and (item, None, why) for each whose last try
+        failed (failure_text). After a stop nothing is tried again and no failure is yielded (it may be the stop's)."""
+        from . import stopping
+
+        stop = stopping.current()
+        while not self.queue.is_empty():
+            if not self.queue.has_ready():
+                time.sleep(POLL_SECONDS)
+                if not stop.requested:
+                    self.restart_stranded()
+                continue
+            future = next(self.queue)
+            task = self.running.pop(future, None)
+            if task is None or future.cancelled():  # a stranded try started again, or a stop
+                continue
+            try:
+                value = future.result()
+            except Exception as exc:  # noqa: BLE001 - a failed try: tried again, or this item's failure
+                if stop.requested:
+                    continue
+                if isinstance(exc, TaskFailed) and len(task.failed_on) < TASK_RETRIES:
+                    task.failed_on.append(exc.worker)
+                    self.start(task)
+                    continue
+                yield task.item, None, failure_text(exc, task.failed_on)
+                continue
+            yield task.item, value, None
 
 
 def kill_task_processes(keys: list[str], dask_worker: Any = None) -> int:
@@ -465,34 +599,28 @@ def run_on_cluster(client: Client, runs: dict[int, Run], timeout: int | None) ->
     """Submit every run as a task; yield (index, run) as each finishes, its files already written here.
 
     On a stop (see stopping) the tasks are cancelled and their kernels killed; only what had finished comes back."""
-    from distributed import as_completed
-
     from . import stopping
 
     stop = stopping.current()
     versions = kit_versions()
-    futures = {}
+    tasks = Tasks(client)
     for index, run in runs.items():
         if stop.requested:
             break
         notebook = Path(run.source).read_bytes()
         key = f"notebook-run-{run.notebook}-{run.slug}-{uuid.uuid4().hex[:8]}"
-        future = client.submit(run_on_worker, run, notebook, timeout, versions, key=key, pure=False,
-                               retries=TASK_RETRIES)
-        futures[future] = index
-    with stop.watch(lambda: stop_tasks(client, list(futures))):
-        for future in as_completed(futures):
-            index = futures[future]
-            if future.cancelled():
-                continue
-            try:
-                run, files = future.result()
+        tasks.submit(index, key, run_on_worker, run, notebook, timeout, versions)
+    with stop.watch(lambda: stop_tasks(client, tasks.futures())):
+        for index, value, failure in tasks.finished():
+            if failure is None:
+                run, files = value
                 if stop.requested and run.status != "ok":  # it may have failed because it was killed
                     continue
-                store_files(run, files)
-            except Exception as exc:  # noqa: BLE001 - any failure of the task is this run's failure, the batch goes on
-                if stop.requested:
-                    continue
+                try:
+                    store_files(run, files)
+                except (OSError, ValueError) as exc:  # a file that cannot be written here, or a path outside the run
+                    run.status, run.error = "failed", f"its files could not be stored: {type(exc).__name__}: {exc}"
+            else:
                 run = runs[index]
-                run.status, run.error = "failed", failure_text(exc)
+                run.status, run.error = "failed", failure
             yield index, run
