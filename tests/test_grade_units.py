@@ -95,3 +95,97 @@ def test_why_a_run_stopped_is_the_students_or_the_graders(kind, status, words):
     got = stop_reason({"finished": False, "kind": kind, "error": ""}, "in cell 3", Limits(7, 30, 1 << 30))
     assert got[0] == status and words in got[1] and ("in cell 3" in got[1] or status == "error")
     assert stop_reason({"finished": True, "kind": "", "error": ""}, "", Limits()) == ("graded", "")
+
+
+# --- feedback pages and the class report ----------------------------------------------------------------------------
+
+FIXTURE = Path(__file__).parent / "fixtures" / "notebooks" / "92_fixture_exercises.ipynb"
+
+
+def fixture_class(tmp_path: Path) -> tuple[Path, "Lesson"]:
+    """A graded class of fixture 92 written as a grading run writes it: ana answered exercise 1 and left exercise 2,
+    ben handed in the untouched student version, cho handed in nothing (on the roster)."""
+    import json
+
+    from course_utils.instructor.grade import Submission
+    from course_utils.instructor.grade_export import class_table
+    from course_utils.instructor.grade_prepare import read_lesson
+    from course_utils.instructor.grade_report import write_outputs
+    from course_utils.instructor.grade_submissions import read_roster
+    from course_utils.instructor.manual import record_submissions
+    from course_utils.instructor.student import student_version
+
+    lesson = read_lesson(FIXTURE)
+    out = tmp_path / "out"
+    book = Gradebook(out / "gradebook.sqlite", out)
+    for student, (hours, relu) in {"ana": (1.0, 0.0), "ben": (0.0, 0.0)}.items():
+        nb = student_version(json.loads(FIXTURE.read_text()))
+        if hours:
+            nb["cells"][4]["source"] = "hours = 70_000 * 5 / 3600  # my answer\nprint(hours)"
+        path = tmp_path / f"{student}.ipynb"
+        path.write_text(json.dumps(nb))
+        record_submissions(book, [Submission(student, lesson, path, path.name, student * 8)], tmp_path)
+        hints = {1.0: "", 0.0: "Hint: negative inputs become 0, others stay."}
+        book.add(Grading("r", student, lesson.name, path.name, student * 8, "k", "graded", "", hours + relu, 2.0, 1.0,
+                         "2026-04-08T00:00:00Z", "local", [
+                             {"exercise": "hours", "number": 1, "points": hours, "max_points": 1.0,
+                              "status": "passed" if hours else "failed", "hint": hints[hours]},
+                             {"exercise": "relu", "number": 2, "points": relu, "max_points": 1.0,
+                              "status": "failed", "hint": hints[relu]}]))
+    (tmp_path / "students.csv").write_text("student\nana\nben\ncho\n")
+    table = class_table(book.latest_gradings(), [lesson], read_roster(tmp_path / "students.csv"))
+    book.close()
+    write_outputs(out, table, {"run": "r", "graded": 2, "reused": 0, "gradebook": "g", "gradebook_problem": "",
+                               "problems": []}, safe_name)
+    return out, lesson
+
+
+def test_a_feedback_page_shows_the_answer_cell_hint_and_points_but_never_the_solution(tmp_path):
+    import json
+
+    from course_utils.instructor.student import solution_lines
+
+    out, _ = fixture_class(tmp_path)
+    ana = (out / "feedback" / "ana.html").read_text(encoding="utf-8")
+    assert "hours = 70_000 * 5 / 3600  # my answer" in ana  # the student's own answer cell
+    assert "1. hours: 1 / 1" in ana and "2. relu: 0 / 1" in ana
+    assert "Hint:</b> Hint: negative inputs become 0, others stay." in ana
+    ben = (out / "feedback" / "ben.html").read_text(encoding="utf-8")
+    assert "# YOUR CODE HERE" in ben and "my answer" not in ben  # each page shows that student's cells only
+    for line in solution_lines(json.loads(FIXTURE.read_text())):
+        assert line not in ana and line not in ben, line
+
+
+def test_the_class_report_plots_the_points_per_exercise(tmp_path):
+    from course_utils.instructor.grade_report import CATEGORIES, exercise_counts
+
+    out, lesson = fixture_class(tmp_path)
+    svg = (out / "plots" / "92-exercises.svg").read_text(encoding="utf-8")
+    assert svg.startswith("<?xml") and "1. hours" in svg and "2. relu" in svg and len(svg) < 60_000
+    assert 'src="plots/92-exercises.svg"' in (out / "report.html").read_text(encoding="utf-8")
+    from course_utils.instructor.grade_export import export
+
+    table = export(out / "gradebook.sqlite", tmp_path / "students.csv")
+    handed_in = [g for g in table.ordered() if g.graded_at]  # cho handed in nothing: not in the plot's class
+    counts = exercise_counts(table.lessons[0], handed_in)
+    assert [dict(zip((c[0] for c in CATEGORIES), row)) for row in counts] == [
+        {"full points": 1, "part of the points": 0, "no points": 1, "not reached / no answer": 0,
+         "to grade by hand": 0},
+        {"full points": 0, "part of the points": 0, "no points": 2, "not reached / no answer": 0,
+         "to grade by hand": 0}]
+
+
+@pytest.mark.parametrize("score, expected", [
+    ({"points": 1.0, "max_points": 1.0, "status": "passed"}, "full points"),
+    ({"points": 0.0, "max_points": 1.0, "status": "failed"}, "no points"),
+    ({"points": 1.5, "max_points": 2.0, "status": "graded by hand", "manual": True}, "part of the points"),
+    ({"points": 1.5, "max_points": 2.0, "status": "answer changed", "manual": True}, "part of the points"),
+    ({"points": 0.0, "max_points": 1.0, "status": "not run"}, "not reached / no answer"),
+    ({"points": 0.0, "max_points": 2.0, "status": "no answer", "manual": True}, "not reached / no answer"),
+    ({"points": 0.0, "max_points": 2.0, "status": "to grade", "manual": True}, "to grade by hand"),
+    (None, "not reached / no answer"),  # a grading from before the exercise existed
+])
+def test_each_score_falls_in_one_category_of_the_exercise_plot(score, expected):
+    from course_utils.instructor.grade_report import CATEGORIES, category
+
+    assert CATEGORIES[category(score)][0] == expected

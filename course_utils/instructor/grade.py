@@ -5,6 +5,13 @@ pages, a class report and a gradebook that keeps every grading.
         [--scheduler tcp://HOST:8786 | local:N]
 
     python -m course_utils.instructor.grade export [--out DIR | --gradebook FILE] [--roster students.csv] [-o class.csv]
+        [--format class|canvas|moodle] [--late late.toml]
+    python -m course_utils.instructor.grade release 02 [--out build/release]
+    python -m course_utils.instructor.grade manual [--out DIR] [--port 8765]
+
+The whole flow, release to export, is in docs/instructors/grading.md. `release` builds the zip students get
+(release.py), `manual` serves the page where answers are graded by hand (manual_page.py), `export` writes the class
+table or an LMS's import file (grade_export.py, lms.py); late.toml in OUT applies a late policy (late.py).
 
 SUBMISSIONS is a folder with one sub-folder per student (SUBMISSIONS/<student>/<lesson file>.ipynb), one .zip per
 student (SUBMISSIONS/<student>.zip) or the flat files of an LMS download (<name>_<id>_<file>), or a .zip of it; zips
@@ -103,6 +110,7 @@ class Submission:
     status: str = ""  # set when it cannot run: missing | ambiguous
     reason: str = ""
     notes: list[str] = field(default_factory=list)
+    received: Path | None = None  # what was handed in, whose time counts (late.py): the zip it came in, or None
 
 
 def parse_size(text: str) -> int:
@@ -437,12 +445,10 @@ def grade_on_cluster(client, todo: list[Submission], limits: Limits, parameters:
     """Submit every submission as a task; yield (submission, grading) as each finishes, its executed copy stored.
 
     On a stop (see stopping) the tasks are cancelled and their processes killed; only what had finished comes back."""
-    from distributed import as_completed
-
     stop = stopping.current()
     versions = cluster.kit_versions()
     lessons = {sub.lesson.name: lesson_files(sub.lesson) for sub in todo}
-    futures = {}
+    tasks = cluster.Tasks(client)  # a grading that raises on its worker is tried again on another one
     for sub in todo:
         if stop.requested:
             break
@@ -451,24 +457,16 @@ def grade_on_cluster(client, todo: list[Submission], limits: Limits, parameters:
                                  None)
             continue
         meta = {"student": sub.student, "relative": sub.relative, "sha256": sub.sha256, "notes": list(sub.notes)}
-        future = client.submit(grade_on_worker, sub.lesson.path.name, lessons[sub.lesson.name], meta,
-                               sub.path.read_bytes(), limits, parameters[sub.lesson.name],
-                               keys[sub.lesson.name], run, versions, isolation.sandbox,
-                               {p.name: p.read_bytes() for p in checks_files(isolation.checks)}, key=f"grade-{sub.lesson.name}-{uuid.uuid4().hex[:12]}",
-                               pure=False, retries=cluster.TASK_RETRIES)
-        futures[future] = sub
-    with stop.watch(lambda: cluster.stop_tasks(client, list(futures))):
-        for future in as_completed(futures):
-            sub = futures[future]
-            if future.cancelled():
+        tasks.submit(sub, f"grade-{sub.lesson.name}-{uuid.uuid4().hex[:12]}", grade_on_worker, sub.lesson.path.name,
+                     lessons[sub.lesson.name], meta, sub.path.read_bytes(), limits, parameters[sub.lesson.name],
+                     keys[sub.lesson.name], run, versions, isolation.sandbox,
+                     {p.name: p.read_bytes() for p in checks_files(isolation.checks)})
+    with stop.watch(lambda: cluster.stop_tasks(client, tasks.futures())):
+        for sub, value, failure in tasks.finished():
+            if failure is not None:  # every worker died under it, or it raised on every try: this submission fails
+                yield sub, failed_grading(sub, keys[sub.lesson.name], run, f"grader error {failure}", "")
                 continue
-            try:
-                grading, executed = future.result()
-            except Exception as exc:  # noqa: BLE001 - a dead worker or a grader bug: this submission fails, not the class
-                if not stop.requested:
-                    yield sub, failed_grading(sub, keys[sub.lesson.name], run,
-                                              f"grader error {cluster.failure_text(exc)}", "")
-                continue
+            grading, executed = value
             if stop.requested and grading.status in KILLED:
                 continue
             if executed is not None:
@@ -550,7 +548,7 @@ def collect(root: Path, lessons: list[Lesson], scratch: Path | None = None, rost
             if chosen is None:
                 sub.status, sub.reason = ("missing" if not files.notebooks else "ambiguous"), why
             else:
-                sub.relative = chosen.shown
+                sub.relative, sub.received = chosen.shown, chosen.received
                 try:
                     sub.sha256 = file_digest(chosen.path)
                 except OSError as exc:
@@ -572,6 +570,8 @@ def grade_class(submissions_path: Path, lesson_names: list[str], out: Path, *, w
     roster that cannot be read)."""
     from .grade_export import class_table, save_roster
     from .grade_report import write_outputs
+    from .late import find_policy
+    from .manual import record_submissions
 
     limits = limits or Limits()
     isolation = isolation_for(unsafe, checks, out, gradebook_path, submissions_path, roster)
@@ -602,8 +602,10 @@ def grade_class(submissions_path: Path, lesson_names: list[str], out: Path, *, w
         problems += folder_problems
         parameters = {lesson.name: quick_parameters_or_none(lesson) if limits.quick else {} for lesson in lessons}
         keys = {lesson.name: grader_key(lesson, limits, parameters[lesson.name], isolation.checks) for lesson in lessons}
+        policy = find_policy(out)  # late.toml: refused before grading when it cannot be read
         book = Gradebook(gradebook_path or out / "gradebook.sqlite", out, timeout=lock_timeout)
         try:
+            problems += record_submissions(book, submissions, root)  # answers and submission times (manual, late)
             current: dict[tuple[str, str], Grading] = {}
             todo = []
             for sub in submissions:
@@ -649,7 +651,8 @@ def grade_class(submissions_path: Path, lesson_names: list[str], out: Path, *, w
                        "gradebook": str(book.written_to), "gradebook_problem": book.problem,
                        "merged": [str(p) for p in book.merged], "problems": problems,
                        "errors": sum(g.status == "error" for g in current.values()), "interrupted": interrupted}
-            table = class_table(book.latest_gradings() + list(current.values()), lessons, class_roster)
+            table = class_table(book.latest_gradings() + book.with_extras(list(current.values())), lessons,
+                                class_roster, policy)
             graded_now = dict.fromkeys(s.student for s in submissions)
             summary.update(roster=str(class_roster.path) if class_roster else "", students=len(table.students),
                            not_on_roster=[s for s in table.not_on_roster() if s in graded_now],
@@ -693,21 +696,24 @@ def points_text(value: float) -> str:
     return f"{value:g}"
 
 
+SUBCOMMANDS = {"export": ".grade_export", "release": ".release", "manual": ".manual_page"}
+
+
 def main(argv: list[str] | None = None) -> int:
     """Command line: grade, print one line per submission and where the outputs are; 1 when something needs a look
     (a grading failed for the grader's own reasons, the gradebook could not be written, or an input was skipped
-    without --allow-skips), 2 for a bad request. `grade export ...` writes the class table instead (grade_export)."""
+    without --allow-skips), 2 for a bad request. `grade export|release|manual ...` run those commands (SUBCOMMANDS)."""
     argv = sys.argv[1:] if argv is None else list(argv)
-    if argv[:1] == ["export"]:
-        from .grade_export import main as export_main
+    if argv[:1] and argv[0] in SUBCOMMANDS:
+        import importlib
 
-        return export_main(argv[1:])
+        return importlib.import_module(SUBCOMMANDS[argv[0]], __package__).main(argv[1:])
     parser = argparse.ArgumentParser(prog="python -m course_utils.instructor.grade", description=__doc__,
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("submissions", type=Path,
                         help="folder with one sub-folder or .zip per student (or LMS files), or a .zip of it "
-                             "(`grade export --help`: the class table from the gradebook; ./export for a folder "
-                             "named export)")
+                             "(`grade export|release|manual --help`: the other commands; ./export, ./release or "
+                             "./manual for a folder of that name)")
     parser.add_argument("-l", "--lesson", action="append", required=True,
                         help="lesson to grade: name or number (02); repeat, or separate with commas, for several")
     parser.add_argument("--out", type=Path, default=Path(DEFAULT_OUT), help=f"output folder (default {DEFAULT_OUT})")

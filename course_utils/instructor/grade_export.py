@@ -6,15 +6,18 @@ report.html and the feedback pages are written from it after each grading run, a
 
     python -m course_utils.instructor.grade export [--out DIR | --gradebook FILE] [--roster students.csv] [-o class.csv]
 
-Columns: student (and id when the roster has ids), then per lesson its exercises' points (NN.<exercise>), NN.total
-and NN.status, then total, notes and ran_on. The roster is --roster, else students.csv beside the gradebook (a grading
-run keeps a copy of the roster it used there). Unsaved gradebook files (gradebook.unsaved-*.sqlite) beside it count
-too. Exit code 0, or 2 when there is no gradebook or the roster cannot be read.
+Columns: student (and id when the roster has ids), then per lesson its exercises' points (NN.<exercise>), the points
+of its answers graded by hand (NN.<item>; empty while not graded, manual.py), NN.total and NN.status (with a late
+policy also NN.submitted and NN.late_penalty: late.py), then total, notes and ran_on. The roster is --roster, else
+students.csv beside the gradebook (a grading run keeps a copy of the roster it used there); the late policy is --late,
+else late.toml beside it. Unsaved gradebook files (gradebook.unsaved-*.sqlite) beside it count too.
+--format canvas or moodle writes the file those LMSs import instead (lms.py). Exit code 0, or 2 when there is no
+gradebook or the roster or late policy cannot be read.
 """
 from __future__ import annotations
 
 import argparse
-import csv
+import dataclasses
 import shutil
 import sys
 from dataclasses import dataclass, field
@@ -24,6 +27,7 @@ from typing import TYPE_CHECKING, Iterable
 from ..paths import display_path
 from .gradebook import Grading, newest, read_latest
 from .grade_submissions import ROSTER_FILE, Roster, read_roster
+from .late import POLICY_FILE, Policy, assess, find_policy
 from .values import RequestError
 
 if TYPE_CHECKING:
@@ -41,6 +45,7 @@ class Column:
     name: str
     number: int
     points: float
+    manual: bool = False  # graded by hand
 
 
 @dataclass
@@ -61,6 +66,7 @@ class ClassTable:
     students: list[str]
     gradings: dict[tuple[str, str], Grading]
     roster: Roster | None = None
+    policy: Policy | None = None  # the late policy applied (late.py)
     problems: list[str] = field(default_factory=list)  # gradebook files that could not be read
 
     def of(self, student: str) -> list[Grading]:
@@ -101,19 +107,23 @@ def lesson_prefix(name: str) -> str:
 
 
 def lesson_columns(name: str, gradings: list[Grading], lesson: Lesson | None = None) -> LessonColumns:
-    """A lesson's columns: the instructor notebook's exercises when it is given, plus any exercise the gradebook's
-    gradings score (an earlier version of the lesson), ordered by number."""
+    """A lesson's columns: the instructor notebook's exercises and items graded by hand (manual.py) when it is given,
+    plus any exercise the gradebook's gradings score (an earlier version of the lesson), ordered by number."""
+    from .gradebook_extras import KIND_MANUAL
+    from .manual import lesson_items
+
     columns: dict[str, Column] = {}
     if lesson is not None:
-        columns = {e.name: Column(e.name, e.number, e.points) for e in lesson.exercises}
+        columns = {i.name: Column(i.name, i.number, i.max_points, i.kind == KIND_MANUAL) for i in lesson_items(lesson)}
     extra: dict[str, Column] = {}
     for grading in sorted(gradings, key=lambda g: g.graded_at):  # the latest grading's points win
         for score in grading.scores:
             if score["exercise"] not in columns:
-                extra[score["exercise"]] = Column(score["exercise"], score["number"], score["max_points"])
+                extra[score["exercise"]] = Column(score["exercise"], score["number"], score["max_points"],
+                                                  bool(score.get("manual")))
     exercises = list(columns.values()) + sorted(extra.values(), key=lambda c: (c.number, c.name))
     if lesson is not None:
-        max_points = lesson.max_points
+        max_points = sum(c.points for c in columns.values())
     else:
         real = sorted((g for g in gradings if g.graded_at), key=lambda g: g.graded_at)
         max_points = real[-1].max_total if real else sum(c.points for c in exercises)
@@ -128,11 +138,13 @@ def no_submission(student: str, lesson: LessonColumns) -> Grading:
                    "", scores)
 
 
-def class_table(gradings: Iterable[Grading], lessons: Iterable[Lesson] = (),
-                roster: Roster | None = None) -> ClassTable:
+def class_table(gradings: Iterable[Grading], lessons: Iterable[Lesson] = (), roster: Roster | None = None,
+                policy: Policy | None = None) -> ClassTable:
     """The class table of a gradebook's latest gradings (later ones in the list win a tie), the lessons of a grading
-    run (their columns from the instructor notebooks) and the roster."""
+    run (their columns from the instructor notebooks), the roster and the late policy (its deductions applied)."""
     latest = {(g.student, g.lesson): g for g in newest(list(gradings))}
+    if policy is not None:
+        latest = {key: with_penalty(g, policy) for key, g in latest.items()}
     given = {lesson.name: lesson for lesson in lessons}
     names = sorted({lesson for _, lesson in latest} | set(given))
     columns = [lesson_columns(name, [g for (_, l), g in latest.items() if l == name], given.get(name))
@@ -142,12 +154,18 @@ def class_table(gradings: Iterable[Grading], lessons: Iterable[Lesson] = (),
         column.prefix = prefix if prefixes.count(prefix) == 1 else column.name
     expected = roster.students if roster else []
     others = sorted({student for student, _ in latest} - set(expected))
-    table = ClassTable(columns, expected + others, {}, roster)
+    table = ClassTable(columns, expected + others, {}, roster, policy)
     for student in table.students:
         for lesson in columns:
             found = latest.get((student, lesson.name))
             table.gradings[(student, lesson.name)] = found or no_submission(student, lesson)
     return table
+
+
+def with_penalty(grading: Grading, policy: Policy) -> Grading:
+    """A copy of a grading with the late policy's deduction taken off its total (and said in `late`)."""
+    late = assess(policy, grading.student, grading.lesson, grading.submitted_at, grading.max_total, grading.total)
+    return dataclasses.replace(grading, total=grading.total - late.deducted, penalty=late.deducted, late=late.note)
 
 
 def save_roster(roster: Roster | None, out: Path) -> None:
@@ -168,8 +186,9 @@ def gradebook_files(gradebook: Path) -> list[Path]:
     return files + sorted(gradebook.parent.glob("gradebook.unsaved-*.sqlite"))
 
 
-def export(gradebook: Path, roster_path: Path | None = None) -> ClassTable:
-    """The class table of a gradebook (and its unsaved files). Raises RequestError when there is none."""
+def export(gradebook: Path, roster_path: Path | None = None, late: Path | None = None) -> ClassTable:
+    """The class table of a gradebook (and its unsaved files), with the late policy `late` (else late.toml beside
+    the gradebook) applied. Raises RequestError when there is none, or the roster or policy cannot be read."""
     files = gradebook_files(gradebook)
     if not files:
         raise RequestError(f"No gradebook at {display_path(gradebook)}: grade a class first, or give --out or "
@@ -179,15 +198,17 @@ def export(gradebook: Path, roster_path: Path | None = None) -> ClassTable:
         raise RequestError("Cannot read the gradebook: " + "; ".join(problems))
     if roster_path is None and (gradebook.parent / ROSTER_FILE).is_file():
         roster_path = gradebook.parent / ROSTER_FILE
-    table = class_table(gradings, roster=read_roster(roster_path) if roster_path else None)
+    table = class_table(gradings, roster=read_roster(roster_path) if roster_path else None,
+                        policy=find_policy(gradebook.parent, late))
     table.problems = problems
     return table
 
 
 def main(argv: list[str] | None = None) -> int:
-    """Command line: write the class table as CSV; 2 for a bad request."""
+    """Command line: write the class table as CSV (or in an LMS's import format); 2 for a bad request."""
     from .grade import DEFAULT_OUT
     from .grade_report import write_csv
+    from .lms import FORMATS, write_lms
 
     parser = argparse.ArgumentParser(prog="python -m course_utils.instructor.grade export", description=__doc__,
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
@@ -195,23 +216,39 @@ def main(argv: list[str] | None = None) -> int:
                         help=f"grading output folder (default {DEFAULT_OUT}): its gradebook.sqlite and students.csv")
     parser.add_argument("--gradebook", type=Path, help="the gradebook file (default OUT/gradebook.sqlite)")
     parser.add_argument("--roster", type=Path, help=f"roster CSV (default: {ROSTER_FILE} beside the gradebook)")
+    parser.add_argument("--late", type=Path, help=f"late policy (default: {POLICY_FILE} beside the gradebook)")
+    parser.add_argument("--format", choices=("class", *FORMATS), default="class",
+                        help="class: the class table (default); canvas or moodle: the file that LMS imports")
+    parser.add_argument("--lesson", help="moodle: the lesson of the worksheet (one assignment per file)")
+    parser.add_argument("--assignment", action="append", default=[], metavar="LESSON=ID",
+                        help="canvas: the Canvas assignment id of a lesson, e.g. 02=12345 (repeat per lesson)")
     parser.add_argument("-o", "--output", type=Path,
-                        help=f"the CSV to write (default {DEFAULT_CSV} beside the gradebook; - for standard output)")
+                        help=f"the CSV to write (default {DEFAULT_CSV}, canvas.csv or moodle-LESSON.csv beside the "
+                             "gradebook; - for standard output)")
     args = parser.parse_args(argv)
     gradebook = (args.gradebook or args.out / "gradebook.sqlite").expanduser().resolve()
     try:
-        table = export(gradebook, args.roster.expanduser().resolve() if args.roster else None)
+        table = export(gradebook, args.roster.expanduser().resolve() if args.roster else None,
+                       args.late.expanduser().resolve() if args.late else None)
+        to_stdout = args.output is not None and str(args.output) == "-"
+        lesson = args.lesson or (table.lessons[0].prefix if len(table.lessons) == 1 else "")
+        name = {"class": DEFAULT_CSV, "canvas": "canvas.csv", "moodle": f"moodle-{lesson}.csv"}[args.format]
+        output = None if to_stdout else (args.output or gradebook.parent / name).expanduser().resolve()
+        if output is not None:
+            output.parent.mkdir(parents=True, exist_ok=True)
+        target = sys.stdout if output is None else output
+        found = [] if args.format == "class" else write_lms(target, table, args.format, args.lesson, args.assignment)
+        if args.format == "class":
+            write_csv(target, table, status=True)
     except RequestError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
     for problem in table.problems:
         print(f"WARNING: not read: {problem}", file=sys.stderr)
-    if args.output is not None and str(args.output) == "-":
-        write_csv(sys.stdout, table, status=True)
+    for warning in found:
+        print(f"WARNING: {warning}", file=sys.stderr)
+    if output is None:
         return 0
-    output = (args.output or gradebook.parent / DEFAULT_CSV).expanduser().resolve()
-    output.parent.mkdir(parents=True, exist_ok=True)
-    write_csv(output, table, status=True)
     missing, strangers = table.missing(), table.not_on_roster()
     print(f"{display_path(output)}: {len(table.students)} student(s), lesson(s) "
           f"{', '.join(l.name for l in table.lessons) or 'none'}; {len(missing)} lesson(s) with no submission"

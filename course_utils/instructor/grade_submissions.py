@@ -8,15 +8,19 @@ by member into a scratch folder: absolute paths, paths that climb out of the tar
 members that would unpack to more than a size cap (per zip and per run) are skipped and reported. Every input that is
 skipped (not a notebook, a zip or a folder; a symbolic link; an unreadable zip) is reported as a problem.
 
-An optional roster, `students.csv` (columns `student`, the folder name, and optional `id`, `name`, `email`), lists the
-students expected; it also names LMS files by their id.
+An optional roster, `students.csv` (columns `student`, the folder name, and optional `id`, `name`, `email`; for Canvas
+exports also `sis_user_id`, `sis_login_id`, `section`), lists the
+students expected; it also names LMS files by their id. `submissions.csv` (submission times, late.py) is not an
+input either. Unpacked files keep their zip entry's time (late.py reads it as the time the file was handed in).
 """
 from __future__ import annotations
 
 import csv
 import io
+import os
 import re
 import stat
+import time
 import unicodedata
 import zipfile
 from dataclasses import dataclass, field
@@ -24,6 +28,7 @@ from pathlib import Path, PurePosixPath
 from typing import Callable
 
 from ..hashing import file_digest
+from .late import TIMES_FILE
 from .values import RequestError
 
 SKIPPED_DIRS = ("__MACOSX", ".ipynb_checkpoints")
@@ -32,6 +37,7 @@ MAX_MEMBER_BYTES = 200 << 20  # one notebook file larger than this is not unpack
 MAX_RUN_UNPACKED_BYTES = 8 << 30  # all the zips of one grading run together
 ROSTER_FILE = "students.csv"
 ROSTER_COLUMNS = ("id", "name", "email")
+CANVAS_COLUMNS = ("sis_user_id", "sis_login_id", "section")  # kept when the roster has them (lms.py)
 # An LMS download's flat file: <name>_<id>_<file> (Moodle adds assignsubmission_file_, Canvas a second id and LATE_).
 # Ids have 3 digits or more, so a lesson number (02_...) is never taken for one.
 LMS_FILE = re.compile(r"^(?P<name>[^_].*?)_(?P<late>LATE_)?(?P<id>\d{3,})_(?:\d{3,}_)?"
@@ -46,6 +52,7 @@ class Candidate:
     path: Path  # where it is now (in the submissions folder, or unpacked in the scratch folder)
     shown: str  # as reported: relative to the student's folder, 'ana.zip/02.ipynb', or the LMS file's name
     name: str  # the file name the student gave it (an LMS download's prefix removed)
+    received: Path | None = None  # what was handed in, whose time counts: the zip it came in (None: itself)
 
 
 @dataclass
@@ -177,6 +184,12 @@ def safe_extract(archive: Path, target: Path, *, wanted: Callable[[str], bool] |
             except (zipfile.BadZipFile, ValueError, OSError, RuntimeError) as exc:
                 destination.unlink(missing_ok=True)
                 problems.append(f"zip member {name!r} cannot be unpacked ({exc}): skipped")
+                continue
+            try:  # as unzip does: the file gets its entry's time (read in the local time zone; late.py)
+                stamp = time.mktime((*info.date_time, 0, 0, -1))
+                os.utime(destination, (stamp, stamp))
+            except (OverflowError, ValueError, OSError):
+                pass
     if budget is not None:
         budget.left -= total
     return problems
@@ -216,7 +229,8 @@ def read_roster(path: Path) -> Roster:
             continue
         if student in roster.rows:
             twice.append(student)
-        roster.rows[student] = {column: row.get(column, "") for column in ROSTER_COLUMNS}
+        roster.rows[student] = {column: row.get(column, "") for column in ROSTER_COLUMNS + CANVAS_COLUMNS
+                                if column in ROSTER_COLUMNS or column in columns}
     ids = [row["id"] for row in roster.rows.values() if row["id"]]
     twice += sorted({i for i in ids if ids.count(i) > 1})
     if twice:
@@ -283,7 +297,7 @@ def find_students(root: Path, unpacker: Unpacker | None = None, roster: Roster |
                 lms.setdefault(folder["id"], []).append((entry, folder["name"], "", False))
             else:
                 add(name, StudentInput(folder=entry), name)
-        elif name == ROSTER_FILE:
+        elif name in (ROSTER_FILE, TIMES_FILE):
             continue
         elif parts is not None and suffix in (".ipynb", ".zip"):
             lms.setdefault(parts[1], []).append((entry, parts[0], parts[2], parts[3]))
@@ -360,7 +374,8 @@ def student_files(given: StudentInput, unpacker: Unpacker | None = None) -> Stud
             if digest and digest in digests:
                 continue
             digests.add(digest)
-            result.notebooks.append(Candidate(path, f"{archive.shown}/{relative.as_posix()}", path.name))
+            result.notebooks.append(Candidate(path, f"{archive.shown}/{relative.as_posix()}", path.name,
+                                              archive.received or archive.path))
     return result
 
 

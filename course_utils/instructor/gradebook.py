@@ -7,6 +7,9 @@ notebook again. The class table (grades.csv, the report, `grade export`) is the 
 lesson: `latest_gradings`. When the gradebook cannot be written (locked by another program, read-only, damaged), the
 run's rows go to a file beside the outputs, `gradebook.unsaved-<time>.sqlite`, which the next run that can write the
 gradebook merges into it; nothing is lost either way.
+
+Beside the gradings it keeps the students' answers, the submission times and the points given by hand, which
+`latest_gradings` merges into the class table (gradebook_extras): a regrade keeps the points given by hand.
 """
 from __future__ import annotations
 
@@ -16,6 +19,8 @@ from contextlib import closing
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
+
+from .gradebook_extras import EXTRA_TABLES, EXTRAS_SCHEMA, Extras, apply_extras, read_extras
 
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS gradings (
@@ -45,6 +50,7 @@ CREATE TABLE IF NOT EXISTS scores (
 );
 CREATE INDEX IF NOT EXISTS gradings_by_submission ON gradings(student, lesson, id);
 """
+SCHEMA += EXTRAS_SCHEMA
 GRADING_FIELDS = ("run", "student", "lesson", "file", "file_sha256", "grader_key", "status", "reason", "total",
                   "max_total", "seconds", "graded_at", "worker")
 SCORE_FIELDS = ("exercise", "number", "points", "max_points", "status", "hint")
@@ -69,6 +75,11 @@ class Grading:
     graded_at: str
     worker: str = ""  # where it ran: "local" (this machine) or a Dask worker's name and address
     scores: list[dict[str, Any]] = field(default_factory=list)  # SCORE_FIELDS each
+    answers: dict[str, list[list[str]]] = field(default_factory=dict)  # item -> [[cell type, source], ...] (read)
+    submitted_at: str = ""  # when the file was handed in, UTC (read from `received`; '' when unknown)
+    time_source: str = ""  # how that is known
+    penalty: float = 0.0  # points a late policy took off `total` (set in the class table, late.py)
+    late: str = ""  # what the late policy says about this submission
 
 
 def connect(path: Path, timeout: float) -> sqlite3.Connection:
@@ -99,6 +110,11 @@ def latest(connection: sqlite3.Connection, student: str, lesson: str) -> Grading
                              "ORDER BY id DESC LIMIT 1", (student, lesson)).fetchone()
     if row is None:
         return None
+    return with_scores(connection, row)
+
+
+def with_scores(connection: sqlite3.Connection, row: tuple) -> Grading:
+    """The grading of a row (id, GRADING_FIELDS...) with its scores."""
     grading = Grading(*row[1:])
     grading.scores = [dict(zip(SCORE_FIELDS, r)) for r in connection.execute(
         f"SELECT {', '.join(SCORE_FIELDS)} FROM scores WHERE grading = ? ORDER BY number", (row[0],))]
@@ -118,13 +134,8 @@ def insert(connection: sqlite3.Connection, grading: Grading) -> None:
 
 def all_gradings(connection: sqlite3.Connection) -> list[Grading]:
     """Every grading in the order stored, with scores."""
-    gradings = []
-    for row in connection.execute(f"SELECT id, {', '.join(GRADING_FIELDS)} FROM gradings ORDER BY id").fetchall():
-        grading = Grading(*row[1:])
-        grading.scores = [dict(zip(SCORE_FIELDS, r)) for r in connection.execute(
-            f"SELECT {', '.join(SCORE_FIELDS)} FROM scores WHERE grading = ? ORDER BY number", (row[0],))]
-        gradings.append(grading)
-    return gradings
+    rows = connection.execute(f"SELECT id, {', '.join(GRADING_FIELDS)} FROM gradings ORDER BY id").fetchall()
+    return [with_scores(connection, row) for row in rows]
 
 
 LATEST = """
@@ -136,9 +147,14 @@ WITH latest AS (
 
 
 def latest_gradings(connection: sqlite3.Connection) -> list[Grading]:
+    """The rows of the class table: the latest grading of every student's lesson (raw_latest) with what the student
+    wrote, when it was handed in and the points given by hand merged in (gradebook_extras)."""
+    return apply_extras(raw_latest(connection), read_extras(connection))
+
+
+def raw_latest(connection: sqlite3.Connection) -> list[Grading]:
     """The latest grading (by graded_at, then by id) of every student's lesson, with its scores, ordered by student
-    and lesson: the rows of the class table. Points given by hand, when the gradebook keeps them, belong in these
-    two queries (joined per student, lesson and exercise to `latest` and its scores)."""
+    and lesson, as the automatic grading stored it."""
     columns = {row[1] for row in connection.execute("PRAGMA table_info(gradings)")}
     fields = ", ".join(f"g.{f}" if f in columns else "''" for f in GRADING_FIELDS)  # gradebooks from before a column
     gradings = {}
@@ -161,17 +177,19 @@ def newest(gradings: list[Grading]) -> list[Grading]:
     return list(kept.values())
 
 
-def read_latest(paths: list[Path], timeout: float = 5.0) -> tuple[list[Grading], list[str]]:
-    """The latest gradings of several gradebook files (a gradebook and its unsaved spills) read without writing, and
-    the files that could not be read."""
-    found, problems = [], []
+def read_latest(paths: list[Path], timeout: float = 5.0,
+                gradings: list[Grading] | None = None) -> tuple[list[Grading], list[str]]:
+    """The latest gradings of several gradebook files (a gradebook and its unsaved spills) read without writing,
+    with their extras merged in, and the files that could not be read; with `gradings`, those (not the files')."""
+    found, problems, extras = [], [], Extras()
     for path in paths:
         try:
             with closing(sqlite3.connect(f"{path.resolve().as_uri()}?mode=ro", uri=True, timeout=timeout)) as db:
-                found += latest_gradings(db)
+                found += raw_latest(db) if gradings is None else []
+                extras.merge(read_extras(db))
         except (sqlite3.Error, OSError) as exc:
             problems.append(f"{path}: {exc}")
-    return newest(found), problems
+    return apply_extras(newest(found) if gradings is None else gradings, extras), problems
 
 
 class Gradebook:
@@ -205,10 +223,17 @@ class Gradebook:
                 with closing(sqlite3.connect(spilled, timeout=self.timeout)) as source:
                     add_missing_columns(source)
                     rows = all_gradings(source)
+                    tables = {r[0] for r in source.execute("SELECT name FROM sqlite_master WHERE type = 'table'")}
+                    extra = {t: source.execute(f"SELECT * FROM {t}").fetchall() for t in EXTRA_TABLES if t in tables}
             except sqlite3.Error:
                 continue
             for grading in rows:
                 insert(self.connection, grading)
+            with self.connection:
+                for table, found in extra.items():
+                    if found:
+                        self.connection.executemany(f"INSERT OR REPLACE INTO {table} VALUES "
+                                                    f"({', '.join('?' * len(found[0]))})", found)
             spilled.rename(spilled.with_name(spilled.name.replace(".unsaved-", ".merged-")))
             self.merged.append(spilled)
 
@@ -239,16 +264,39 @@ class Gradebook:
             self.spill(exc)
             insert(self.connection, grading)
 
-    def latest_gradings(self) -> list[Grading]:
-        """The latest grading of every student's lesson in this gradebook; while it writes to an unsaved file, also
-        those of the real gradebook (if it can be read) and of earlier unsaved files."""
-        mine = latest_gradings(self.connection)
+    def write(self, sql: str, rows: list[tuple]) -> None:
+        """Run one statement for many rows (what a run records beside its gradings), spilling like `add`."""
+        try:
+            with self.connection:
+                self.connection.executemany(sql, rows)
+        except sqlite3.Error as exc:
+            if self.written_to != self.path:
+                raise
+            self.connection.close()
+            self.spill(exc)
+            with self.connection:
+                self.connection.executemany(sql, rows)
+
+    def files(self) -> list[Path]:
+        """The files this run's class table comes from: the gradebook; while this run writes to an unsaved file,
+        also the real gradebook (if it can be read) and earlier unsaved files, this run's last."""
         if self.written_to == self.path:
-            return mine
+            return [self.path]
         others = [p for p in [self.path, *sorted(self.spill_dir.glob("gradebook.unsaved-*.sqlite"))]
                   if p.is_file() and p.resolve() != self.written_to.resolve()]
-        earlier, _ = read_latest(others, timeout=1.0)
-        return newest(earlier + mine)
+        return [*others, self.written_to]
+
+    def latest_gradings(self) -> list[Grading]:
+        """The latest grading of every student's lesson (extras merged) in the files of this run's class table."""
+        if self.written_to == self.path:
+            return latest_gradings(self.connection)
+        return read_latest(self.files(), timeout=1.0)[0]
+
+    def with_extras(self, gradings: list[Grading]) -> list[Grading]:
+        """Gradings of this run with what the gradebook keeps beside them merged in (as in latest_gradings)."""
+        if self.written_to == self.path:
+            return apply_extras(gradings, read_extras(self.connection))
+        return read_latest(self.files(), timeout=1.0, gradings=gradings)[0]
 
     def close(self) -> None:
         """Close the connection."""
