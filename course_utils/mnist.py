@@ -46,6 +46,22 @@ class MnistData:
         """Where the digits came from, in the course's vocabulary: real, downloaded or offline fallback."""
         return "offline fallback" if not self.is_full else "downloaded" if "downloaded" in self.source else "real"
 
+    def scope_line(self, train: int, validation: int) -> str:
+        """One sentence naming the digits a run trains, validates and tests on, and whether they are full MNIST."""
+        pool, test = len(self.train_labels), len(self.test_labels)
+        if not self.is_full:
+            return t("Data: {source} — {train:,} training, {validation:,} validation and {test:,} test digits, not full "
+                     "MNIST, so the scores below do not compare with published MNIST results.", source=self.source,
+                     train=train, validation=validation, test=test)
+        if train + validation < pool:
+            return t("Data: a subset of MNIST — {train:,} training and {validation:,} validation digits of its {pool:,} "
+                     "training images (a limit such as TRAIN_LIMIT is set), tested on its official {test:,}-digit test "
+                     "set; the scores below are not those of a run on all of them.", train=train,
+                     validation=validation, pool=pool, test=test)
+        return t("Data: full MNIST — {train:,} training and {validation:,} validation digits from its {pool:,} training "
+                 "images, tested on its official {test:,}-digit test set.", train=train, validation=validation,
+                 pool=pool, test=test)
+
     def __repr__(self) -> str:
         return (
             f"MnistData(source={self.source!r}, train={tuple(self.train_images.shape)}, "

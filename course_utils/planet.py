@@ -84,9 +84,33 @@ class PlanetData:
     source: str
     is_real: bool
     counts: dict[str, int] = field(default_factory=dict)
+    stored_size: int = 256  # side in pixels of the chips as stored on disk, before resizing
 
     def __len__(self) -> int:
         return len(self.names)
+
+    @property
+    def share_of_competition(self) -> float:
+        """The fraction of the competition's labelled training chips this data holds (0 for synthetic tiles)."""
+        return len(self) / FULL_ROWS if self.is_real else 0.0
+
+    def scope_line(self) -> str:
+        """One sentence naming the chips a run's scores come from: all, a share of the competition's, or synthetic."""
+        size = int(self.images.shape[-1])
+        stored = self.stored_size
+        if stored == size:
+            pixels = t("at their {size}×{size} pixels", size=size)
+        else:
+            pixels = t("resized from {stored}×{stored} to {size}×{size} pixels", stored=stored, size=size)
+        if not self.is_real:
+            return t("This run uses {count:,} synthetic tiles painted from their tags, {pixels}: they are not Planet "
+                     "chips, so no score below is a Planet score.", count=len(self), pixels=pixels)
+        if len(self) >= FULL_ROWS:
+            return t("This run uses all {count:,} labelled training chips of the competition, {pixels}.",
+                     count=len(self), pixels=pixels)
+        return t("This run uses {count:,} real chips — {share:.1%} of the {full:,} labelled training chips of the "
+                 "competition — {pixels}.", count=len(self), share=self.share_of_competition, full=FULL_ROWS,
+                 pixels=pixels)
 
     def __repr__(self) -> str:
         return f"PlanetData(source={self.source!r}, images={tuple(self.images.shape)}, tags={len(self.tags)})"
@@ -178,6 +202,12 @@ def decode_chip(path: str | os.PathLike[str], size: int) -> np.ndarray:
             "download it again (or remove its row from the label file and say so in your report).",
             file=display_path(path), error=exc,
         )) from exc
+
+
+def stored_chip_size(path: str | os.PathLike[str]) -> int:
+    """The side in pixels of a chip as stored, read from its header (the competition's chips are 256)."""
+    with Image.open(path) as image:
+        return int(image.size[0])
 
 
 def load_chips(
@@ -366,13 +396,14 @@ def load_planet(
     if limit is not None and limit < total:
         names, targets = names[:limit], targets[:limit]
     images = load_chips(image_dir, names, size=size, progress=progress)
+    stored_size = stored_chip_size(Path(image_dir) / f"{names[0]}.jpg") if names else size  # decodable: loaded above
     counts = {"rows_in_label_file": total, "used": len(names), "left_out_by_limit": total - len(names)}
     if verbose:
         note = (t(" (first {used} of {total} rows because LIMIT={limit})", used=len(names), total=total, limit=limit)
                 if counts["left_out_by_limit"] else "")
         print(t("Loaded {used} chips{note} from {folder}: {source}; no rows dropped.", used=len(names), note=note,
                 folder=display_path(image_dir), source=source))
-    return PlanetData(images, targets, names, TAGS, source, is_real, counts)
+    return PlanetData(images, targets, names, TAGS, source, is_real, counts, stored_size)
 
 
 def jpeg_bytes(array: np.ndarray, mode: str = "RGB", quality: int = 92) -> bytes:

@@ -41,6 +41,7 @@ class TextCorpus:
     score_note: str
     is_fallback: bool = False
     language: str = "ko"
+    official_test: bool = False  # the test frame is NSMC's official 50,000-review test split
 
     def describe(self) -> str:
         """One line: name, sizes and positive shares of both splits."""
@@ -48,6 +49,18 @@ class TextCorpus:
             f"{self.name}: {len(self.train):,} training / {len(self.test):,} test texts "
             f"({self.train.label.mean():.1%} / {self.test.label.mean():.1%} positive) — scores are {self.score_note}"
         )
+
+    def test_split_note(self, scored: int) -> str:
+        """Which test texts a run scores and whether published NSMC results compare with its scores."""
+        if self.official_test and scored == len(self.test):
+            return t("Test split: NSMC's official {rows:,}-review test split, the one published NSMC results are "
+                     "measured on, so this run's scores can be set beside them.", rows=scored)
+        if self.official_test:
+            return t("Test split: {rows:,} of the {total:,} reviews of NSMC's official test split, sampled because of "
+                     "TEST_LIMIT; published NSMC results use all of them, so they do not compare one to one.",
+                     rows=scored, total=len(self.test))
+        return t("Test split: {rows:,} texts of {name}, not NSMC's official test split, so published NSMC results do "
+                 "not compare with this run's scores.", rows=scored, name=self.name)
 
 
 def read_labelled_table(
@@ -195,6 +208,7 @@ def load_nsmc(data_dir: str | os.PathLike[str] | None = None, download: bool = T
     return TextCorpus(
         name="NSMC" if official else "NSMC (NSMC-style unofficial 150k train set)",
         train=train, test=test, score_note=OFFICIAL_SCORE_NOTE if official else UNOFFICIAL_SCORE_NOTE,
+        official_test=True,
     )
 
 

@@ -50,6 +50,8 @@ def test_named_confusions_are_the_largest_pairs_of_the_committed_matrix():
     assert not re.search(r"\b\d vs \d\b", markdown(NAME)), "confusion pairs must be printed from the matrix, not typed"
 
 
-def test_title_and_summary_claim_about_98_percent_holds():
+def test_title_and_summary_say_about_98_percent_when_trained_on_full_mnist():
     r = results(NAME)
-    assert r["full_data"] is True and r["test_accuracy"] >= 0.98
+    assert "print(mnist.scope_line(" in code(NAME, "split_indices(len(labels)"), "the run must say which digits it used"
+    if r["full_data"] and r["data_source"] != "real subset":  # all of full MNIST's training digits, as the sentences say
+        assert 0.975 <= r["test_accuracy"] < 0.99

@@ -1,7 +1,12 @@
 """Claims of lesson 02 checked against its committed full run: each test is named for the sentence it guards."""
 from __future__ import annotations
 
-from committed import results
+import re
+
+import numpy as np
+
+from committed import code, printed, results
+from course_utils.optim_demos import bumpy_gradient, gradient_descent
 
 NAME = "02_gradient_descent"
 
@@ -21,3 +26,24 @@ def test_stochastic_and_minibatch_runs_get_closer_to_the_bottom_than_full_batch_
     r = results(NAME)
     assert r["final_loss_minibatch"] < r["final_loss_full_batch"] and r["final_loss_stochastic"] < r["final_loss_full_batch"]
     assert r["final_loss_minibatch"] - r["least_squares_cost"] < 0.01
+
+
+def test_a_small_rate_stays_in_the_local_minimum_and_a_larger_one_jumps_over_and_keeps_bouncing():
+    source = code(NAME, "bumpy_gradient, 2.0")
+    assert "zip(axes, (0.01, 0.12))" in source and "gradient_descent(bumpy_gradient, 2.0, rate, 60)" in source
+    small = gradient_descent(bumpy_gradient, 2.0, 0.01, 60)[:, 0]
+    large = gradient_descent(bumpy_gradient, 2.0, 0.12, 60)[:, 0]
+    assert abs(small[-1] - 1.35) < 0.01, "the small rate ends in the local minimum near w = 1.35"
+    assert (large[-10:] < 0).all(), "the larger rate crosses the hill into the deeper valley on the left"
+    assert np.ptp(large[-10:]) > 0.1, "and keeps bouncing there instead of settling"
+
+
+def test_on_the_round_bowl_all_three_reach_the_bottom_and_plain_gradient_descent_needs_no_help():
+    r = results(NAME)
+    finals = [r[f"final_loss_line_fit_{m}"] for m in ("sgd", "momentum", "adam")]
+    assert max(finals) < 1e-3 and r["final_loss_line_fit_sgd"] == min(finals)
+
+
+def test_autograd_and_torch_optim_reproduce_the_hand_written_gradients_up_to_rounding():
+    assert results(NAME)["autograd_max_abs_difference"] < 1e-12
+    assert re.search(r"largest difference after \d+ steps: 0\.0e\+00", printed(NAME, "torch.optim.SGD([w_t, b_t]"))

@@ -1,7 +1,9 @@
 """Claims of lesson 03 checked against its committed full run: each test is named for the sentence it guards."""
 from __future__ import annotations
 
-from committed import markdown, results
+import numpy as np
+
+from committed import code, markdown, results
 
 NAME = "03_backprop_from_scratch"
 
@@ -18,5 +20,25 @@ def test_gradient_checks_agree_far_better_than_one_in_a_million():
     assert results(NAME)["gradient_check_max_rel_error"] < 1e-6
 
 
+def test_autograd_agrees_to_rounding_and_finite_differences_to_about_one_in_ten_million():
+    r = results(NAME)
+    assert r["gradient_check_max_rel_error_autograd"] < 1e-12  # "about 10^-14": float64 rounding
+    assert 1e-8 < r["gradient_check_max_rel_error_finite_differences"] < 1e-6  # "about 10^-7", within a factor of ten
+
+
+def test_finite_difference_over_backprop_ratio_grows_roughly_in_proportion_to_the_parameters():
+    r = results(NAME)
+    slope = np.polyfit(np.log(r["timing_parameters"]), np.log(r["timing_ratio_finite_differences_over_backprop"]), 1)[0]
+    assert 0.6 < slope < 1.4, f"log-log slope {slope:.2f}: not roughly proportional"
+
+
+def test_numpy_network_reaches_over_95_percent_on_full_mnist_and_the_run_says_which_digits_it_used():
+    r = results(NAME)
+    assert "print(data.scope_line(" in code(NAME, "data = load_mnist(")
+    if r["full_mnist"] and r["data_source"] != "real subset":  # all of full MNIST's training digits, as the title says
+        assert r["numpy_test_accuracy"] > 0.95
+
+
 def test_lesson_does_not_claim_pytorch_pulls_ahead_without_a_measurement():
-    assert "pulls ahead" not in markdown(NAME)
+    text = markdown(NAME)
+    assert "pulls ahead" not in text and "as well as the same network" not in text

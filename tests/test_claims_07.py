@@ -1,9 +1,11 @@
 """Claims of lesson 07 (RNN sentiment) checked against its committed full run, each test named for its sentence."""
 from __future__ import annotations
 
+import re
+
 import numpy as np
 
-from committed import markdown, results
+from committed import code, markdown, printed, results
 
 NAME = "07_rnn_sentiment"
 
@@ -46,3 +48,20 @@ def test_no_training_review_occurs_verbatim_in_the_test_split():
     r = results(NAME)
     assert r["train_test_overlap_after"] == 0
     assert r["train_reviews"] + r["train_test_overlap"]["training_rows_in_test"] < 150_000
+
+
+def test_the_rnn_does_not_leave_the_bag_of_words_model_far_behind():
+    r = results(NAME)
+    assert r["test_accuracy_rnn"] - r["test_accuracy_bow_logreg"] < 0.02
+
+
+def test_the_subword_vocabulary_is_several_times_smaller_and_leaves_almost_no_unknown_tokens():
+    table = printed(NAME, 'train_rnn("whitespace", COMPARE_EPOCHS)')
+    rows = {name: (int(vocabulary), float(unk)) for name, vocabulary, unk in
+            re.findall(r"^(whitespace|SentencePiece)\s+(\d+)\s+([\d.]+)", table, re.M)}
+    assert rows["whitespace"][0] > 3 * rows["SentencePiece"][0] and rows["SentencePiece"][1] < 0.01
+
+
+def test_the_run_names_the_test_split_its_scores_come_from():
+    assert "print(corpus.test_split_note(len(test_df)))" in code(NAME, "corpus = load_sentiment_corpus(")
+    assert "0.85–0.87" not in markdown(NAME)  # published numbers are no longer quoted beside any test split

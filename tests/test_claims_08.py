@@ -18,3 +18,8 @@ def test_the_two_models_cv_means_differ_by_less_than_one_fold_standard_deviation
 
 def test_the_projects_success_level_of_95_percent_is_met():
     assert results(NAME)["tuned_test_accuracy"] >= 0.95
+
+
+def test_the_saved_model_reloads_and_retrains_identically():
+    r = results(NAME)
+    assert r["reload_identical"] is True and r["reproducible"] is True

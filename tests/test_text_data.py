@@ -237,3 +237,40 @@ def test_polarity_fallback_and_lee_corpus_are_real_text():
     corpus = load_polarity_fallback(seed=1)
     assert set(corpus.train.label) == {0, 1} and corpus.train.text.str.len().min() > 0
     assert len(lee_sentences()) == 300
+
+
+# --------------------------------------------------------------------------- which test split the scores come from
+
+
+def test_official_test_split_note_says_published_results_compare(tmp_path, monkeypatch):
+    official_folder(tmp_path, monkeypatch)
+    corpus = load_nsmc(tmp_path, download=False)
+    assert corpus.official_test
+    note = corpus.test_split_note(50_000)
+    assert note.startswith("Test split: NSMC's official 50,000-review test split") and "can be set beside" in note
+    limited = corpus.test_split_note(2_000)
+    assert "2,000 of the 50,000 reviews" in limited and "TEST_LIMIT" in limited and "do not compare" in limited
+
+
+def test_unofficial_train_file_still_tests_on_the_official_split(tmp_path, monkeypatch):
+    folder = tmp_path / "nsmc"
+    folder.mkdir()
+    (folder / "ratings_train_unofficial.txt").write_text(nsmc_text(40), encoding="utf-8")
+    (folder / "ratings_test.txt").write_text(nsmc_text(50_000), encoding="utf-8")
+    monkeypatch.setitem(text_data.NSMC_SHA256, "ratings_test.txt", sha(nsmc_text(50_000)))
+    assert "NSMC's official 50,000-review" in load_nsmc(tmp_path, download=False).test_split_note(50_000)
+
+
+def test_custom_corpus_note_does_not_speak_of_the_official_split(tmp_path):
+    path = tmp_path / "reviews.tsv"
+    path.write_text("document\tlabel\ngood\t1\nbad\t0\nfine\t1\n", encoding="utf-8")
+    corpus = load_sentiment_corpus("custom", train_file=str(path), test_file=str(path))
+    assert not corpus.official_test
+    assert corpus.test_split_note(3) == ("Test split: 3 texts of your corpus (reviews.tsv), not NSMC's official test "
+                                         "split, so published NSMC results do not compare with this run's scores.")
+
+
+def test_fallback_note_does_not_speak_of_the_official_split():
+    corpus = load_polarity_fallback(seed=0)
+    note = corpus.test_split_note(len(corpus.test))
+    assert note.startswith("Test split: 40 texts of gensim's Pang & Lee polarity sample") and "not NSMC's official" in note
