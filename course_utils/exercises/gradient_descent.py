@@ -114,4 +114,4 @@ def check_learning_rate_experiment(paths: dict | None, largest_stable: float | N
     require(stable and math.isclose(float(largest_stable), max(stable)), name,
             t("for each rate compare the cost at the end of its path with the cost at its start; the answer is the "
               "largest rate whose cost went down."))
-    passed(name, t("Past that rate each step overshoots the valley by more than it gains (lesson 02, section 3)."))
+    passed(name, t("Now write your explanation: what does a step that is too large do on a bowl (lesson 02, section 3)?"))

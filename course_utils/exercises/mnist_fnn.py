@@ -77,5 +77,5 @@ def check_small_net_experiment(model: nn.Module | None, val_accuracy: float | No
     require(correct.mean() > 0.5, name, t("small_model still guesses: train it with fit(...) before scoring it."))
     require_own_score(val_accuracy, correct.mean, name)
     truth = paired_verdict(correct, (predict(baseline, val_inputs).argmax(1) == val_labels).numpy())
-    require_verdict(verdict, truth, name, t("compare the two models digit by digit with compare_paired(...)"))
+    require_verdict(verdict, truth, name, t("compare the two models image by image with compare_paired(...)"))
     passed(name, verdict_note(truth, t("validation accuracy"), len(correct)))
