@@ -8,10 +8,10 @@ from committed import code, markdown, results
 NAME = "03_backprop_from_scratch"
 
 
-def test_numpy_and_pytorch_networks_are_within_half_a_point_and_the_verdict_follows_the_rule():
+def test_numpy_and_pytorch_networks_reach_about_the_same_accuracy_and_the_verdict_follows_the_rule():
     r = results(NAME)
     comparison = r["torch_vs_numpy"]
-    assert abs(r["torch_test_accuracy"] - r["numpy_test_accuracy"]) < 0.005
+    assert abs(r["torch_test_accuracy"] - r["numpy_test_accuracy"]) < 0.01  # "about the same": within one point
     z = comparison["difference"] / comparison["standard_error"]
     assert comparison["verdict"] == ("ahead of" if z > 2 else "behind" if z < -2 else "level with")
 
@@ -20,10 +20,10 @@ def test_gradient_checks_agree_far_better_than_one_in_a_million():
     assert results(NAME)["gradient_check_max_rel_error"] < 1e-6
 
 
-def test_autograd_agrees_to_rounding_and_finite_differences_to_about_one_in_ten_million():
+def test_autograd_agrees_to_rounding_and_finite_differences_less_closely():
     r = results(NAME)
-    assert r["gradient_check_max_rel_error_autograd"] < 1e-12  # "about 10^-14": float64 rounding
-    assert 1e-8 < r["gradient_check_max_rel_error_finite_differences"] < 1e-6  # "about 10^-7", within a factor of ten
+    assert r["gradient_check_max_rel_error_autograd"] < 1e-13  # float64 rounding (whole-vector measure)
+    assert r["gradient_check_max_rel_error_autograd"] < r["gradient_check_max_rel_error_finite_differences"] < 1e-6
 
 
 def test_finite_difference_over_backprop_ratio_grows_roughly_in_proportion_to_the_parameters():

@@ -7,7 +7,7 @@ import numpy as np
 import torch
 
 from ..i18n import t
-from ..numpy_net import Activation, NumpyMLP, max_relative_error, one_hot, torch_gradients
+from ..numpy_net import Activation, NumpyMLP, one_hot, relative_error, torch_gradients
 from . import ExerciseFailed, passed, require, require_answer
 from .experiment import paired_verdict, require_own_score, require_verdict, verdict_note
 
@@ -34,10 +34,10 @@ def _check_derivative(name: str, fn: Callable, torch_fn: Callable, prime: Callab
     net = NumpyMLP((4, 5, 3), activation=Activation(name, fn, prime, torch_fn), seed=2)
     x = rng.standard_normal((6, 4))
     y = one_hot(rng.integers(0, 3, 6), 3)
-    error = max_relative_error(net.backprop(x, y), torch_gradients(net, x, y))
+    error = relative_error(net.backprop(x, y), torch_gradients(net, x, y))
     require(error < 1e-8, name, t("used inside the network your derivative gives a gradient error of {error:.1e} against "
                                   "autograd.", error=error))
-    passed(name, t("Backprop with it matches torch.autograd (max relative error {error:.1e}).", error=error))
+    passed(name, t("Backprop with it matches torch.autograd (relative error {error:.1e}).", error=error))
 
 
 def check_tanh_prime(tanh_prime: Callable | None) -> None:
