@@ -102,22 +102,39 @@ def whitespace_tokenize(text: str) -> list[str]:
     return text.split()
 
 
+def sample_sentences(texts: Sequence[str], max_sentences: int, seed: int = 0) -> list[str]:
+    """All texts when there are at most max_sentences, else a seeded random sample of max_sentences in corpus order."""
+    if not isinstance(max_sentences, int) or isinstance(max_sentences, bool) or max_sentences < 1:
+        raise ValueError(f"max_sentences (SP_SENTENCES) must be a positive integer, got {max_sentences!r}.")
+    if len(texts) <= max_sentences:
+        return list(texts)
+    picked = np.sort(np.random.default_rng(seed).choice(len(texts), size=max_sentences, replace=False))
+    return [texts[i] for i in picked]
+
+
 class SubwordTokenizer:
-    """A SentencePiece model trained in memory on the training texts; call it to get subword pieces."""
+    """A SentencePiece model trained in memory on the training texts; call it to get subword pieces.
+
+    The same texts and seed give the same model in every process: when there are more than max_sentences texts,
+    sample_sentences picks the training sentences with NumPy, and SentencePiece's own sampling and shuffling stay
+    off (its reservoir sample differs from process to process, even with spm.set_random_generator_seed). The
+    thread count is fixed at 2, not taken from the machine, because the learned pieces depend on it.
+    """
 
     def __init__(self, texts: Iterable[str], vocab_size: int = 8000, model_type: str = "unigram",
-                 character_coverage: float = 0.9995, max_sentences: int = 200_000) -> None:
+                 character_coverage: float = 0.9995, max_sentences: int = 200_000, seed: int = 0) -> None:
         import sentencepiece as spm
 
         texts = [t for t in texts if t]
         if not texts:
             raise ValueError("SentencePiece needs at least one non-empty training text.")
+        texts = sample_sentences(texts, max_sentences, seed)
         model = io.BytesIO()
         try:
             spm.SentencePieceTrainer.train(
                 sentence_iterator=iter(texts), model_writer=model, vocab_size=vocab_size, model_type=model_type,
-                character_coverage=character_coverage, input_sentence_size=max_sentences,
-                shuffle_input_sentence=len(texts) > max_sentences, hard_vocab_limit=False, num_threads=2, minloglevel=2,
+                character_coverage=character_coverage, input_sentence_size=0, shuffle_input_sentence=False,
+                hard_vocab_limit=False, num_threads=2, minloglevel=2,
             )
         except RuntimeError as exc:
             if "required_chars" in str(exc):

@@ -15,9 +15,13 @@ from .text_prep import Vocabulary
 
 def train_gensim(
     sentences: Sequence[Sequence[str]], sg: bool, hs: bool = False, negative: int = 5, vector_size: int = 100,
-    window: int = 5, min_count: int = 3, epochs: int = 5, seed: int = 0, workers: int = 2,
+    window: int = 5, min_count: int = 3, epochs: int = 5, seed: int = 0, workers: int = 1,
 ):
-    """Train gensim Word2Vec (sg: skip-gram else CBOW; hs: hierarchical softmax else negative sampling); return (model, seconds)."""
+    """Train gensim Word2Vec (sg: skip-gram else CBOW; hs: hierarchical softmax else negative sampling); return (model, seconds).
+
+    One worker thread (the default) gives the same vectors for the same seed in every process; with workers > 1
+    the threads' updates interleave differently on every run (gensim's documentation), so the vectors differ.
+    """
     from gensim.models import Word2Vec
 
     if not sentences:

@@ -1,14 +1,44 @@
 """course_utils.text_prep: cleaning, tokenizers, vocabulary, unknown rate, padding."""
 from __future__ import annotations
 
+import hashlib
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
 import pandas as pd
 import pytest
 import torch
 
 from course_utils.text_prep import (
     MorphemeTokenizer, SubwordTokenizer, build_vocabulary, clean_text, encode_texts, length_for_coverage,
-    pad_truncate, prepare_frame, unknown_rate, whitespace_tokenize,
+    pad_truncate, prepare_frame, sample_sentences, unknown_rate, whitespace_tokenize,
 )
+
+TESTS = Path(__file__).resolve().parent
+
+
+def subword_digest(seed: int) -> str:
+    """Digest of a SentencePiece model trained on 3,000 random Hangul texts, more than max_sentences (a sample)."""
+    rng = np.random.default_rng(0)
+    syllables = [chr(0xAC00 + i) for i in rng.choice(11172, 60, replace=False)]
+    words = ["".join(rng.choice(syllables, rng.integers(1, 4))) for _ in range(400)]
+    texts = [" ".join(rng.choice(words, rng.integers(3, 12))) for _ in range(3000)]
+    sp = SubwordTokenizer(texts, vocab_size=300, max_sentences=1000, seed=seed)
+    return hashlib.sha256(sp.processor.serialized_model_proto()).hexdigest()
+
+
+def digest_in_a_new_process(seed: int) -> str:
+    """subword_digest(seed) computed by a fresh Python process (with its own string-hash seed)."""
+    code = (f"import sys; sys.path.insert(0, {str(TESTS)!r});"
+            f" from test_text_prep import subword_digest; print(subword_digest({seed}))")
+    run = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=300,
+                         env=dict(os.environ, PYTHONHASHSEED="random"))
+    assert run.returncode == 0, run.stderr
+    return run.stdout.strip()
+
 
 REVIEWS = ["이 영화 정말 재밌다 ㅋㅋ", "최악의 영화... 시간 아깝다", "배우 연기가 좋았다", "스토리가 지루하다 ㅠㅠ"] * 30
 
@@ -82,3 +112,20 @@ def test_kiwi_splits_particles_and_endings():
     tokens = MorphemeTokenizer()("영화가 재밌다")
     assert tokens[:2] == ["영화", "가"]
     assert MorphemeTokenizer(with_tags=True)("영화")[0].startswith("영화/N")
+
+
+def test_sample_sentences_is_a_seeded_sample_in_corpus_order():
+    texts = [f"review {i}" for i in range(100)]
+    assert sample_sentences(texts, 100) == texts  # few enough: every text, in order
+    first, again, other = (sample_sentences(texts, 10, seed=s) for s in (0, 0, 1))
+    assert len(first) == 10 and len(set(first)) == 10
+    assert first == sorted(first, key=texts.index)  # corpus order
+    assert first == again and first != other
+    with pytest.raises(ValueError, match="SP_SENTENCES"):
+        sample_sentences(texts, 0)
+
+
+def test_sentencepiece_gives_the_same_model_in_separate_processes_and_uses_the_seed():
+    here = subword_digest(0)
+    assert digest_in_a_new_process(0) == here, "two processes with the same seed trained different SentencePiece models"
+    assert subword_digest(1) != here, "a different seed gave the same SentencePiece model: the seed is not used"

@@ -1,7 +1,12 @@
 """course_utils.word2vec: gensim runs, Huffman depths, skip-gram pairs and training, neighbours, complexity table."""
 from __future__ import annotations
 
+import hashlib
 import math
+import os
+import subprocess
+import sys
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -12,6 +17,29 @@ from course_utils.word2vec import (
     SkipGramNS, complexity_table, embedding_matrix, huffman_depths, nearest, neighbour_overlap, similarity_correlation,
     skipgram_pairs, train_gensim, train_skipgram,
 )
+
+TESTS = Path(__file__).resolve().parent
+
+
+def vectors_digest(seed: int) -> str:
+    """Digest of the vocabulary and vectors of skip-gram (default workers) trained on 40,000 random tokens: several
+    of gensim's 10,000-word jobs per epoch, so that threads could interleave them."""
+    rng = np.random.default_rng(0)
+    words = [f"w{i}" for i in range(300)]
+    sentences = [list(rng.choice(words, 10)) for _ in range(4000)]
+    model, _ = train_gensim(sentences, sg=True, vector_size=16, window=3, min_count=1, epochs=2, seed=seed)
+    return hashlib.sha256(" ".join(model.wv.index_to_key).encode() + model.wv.vectors.tobytes()).hexdigest()
+
+
+def digest_in_a_new_process(seed: int) -> str:
+    """vectors_digest(seed) computed by a fresh Python process (with its own string-hash seed)."""
+    code = (f"import sys; sys.path.insert(0, {str(TESTS)!r});"
+            f" from test_word2vec import vectors_digest; print(vectors_digest({seed}))")
+    run = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=300,
+                         env=dict(os.environ, PYTHONHASHSEED="random"))
+    assert run.returncode == 0, run.stderr
+    return run.stdout.strip()
+
 
 # Two topics that never share a sentence: word2vec must put each topic's words together.
 FOOD = ["apple", "banana", "cherry", "grape", "mango"]
@@ -66,6 +94,13 @@ def test_gensim_hierarchical_softmax_and_cbow_run():
     assert model.hs == 1 and model.negative == 0 and model.sg == 0
     with pytest.raises(ValueError):
         train_gensim([], sg=True)
+
+
+def test_gensim_gives_the_same_vectors_in_separate_processes_and_uses_the_seed():
+    # gensim's docs also ask for a fixed PYTHONHASHSEED; each process draws its own, so this shows it is not needed
+    here = vectors_digest(0)
+    assert digest_in_a_new_process(0) == here, "two processes with the same seed trained different word2vec vectors"
+    assert vectors_digest(1) != here, "a different seed gave the same word2vec vectors: the seed is not used"
 
 
 def test_nearest_refuses_unknown_word():
