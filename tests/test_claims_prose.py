@@ -494,8 +494,15 @@ GUARDED: dict[str, dict[str, Backing]] = {
             "test_regularisation_findings_follow_the_rule_and_the_summary_does_not_claim_every_cure_narrows_the_gap",
         "Picking on the test set makes the reported number higher than what the chosen model does on new data":
             "test_picking_on_test_is_optimistic_and_picking_on_validation_is_centred_near_zero",
-        "its mean optimism is within half a point (0.005) of zero":
+        "its optimism is centred near zero":
             "test_picking_on_test_is_optimistic_and_picking_on_validation_is_centred_near_zero",
+        "the training error drops to zero within a few epochs while the validation error stays far above it":
+            "test_the_gap_stays_large_with_every_cure",
+        "The accuracies are close": "test_best_checkpoint_has_lower_validation_and_test_loss_and_close_accuracy",
+        "The other half of the held-out digits (6,000 with full MNIST)": Rule(
+            "arithmetic: half of the 12,000 digits held out of MNIST's 60,000 training images"),
+        "so it moves much less when the data are shuffled differently":
+            "test_kfold_mean_is_steadier_than_a_single_split",
         "one digit, say a 9, is a **defective part**": Rule("the lesson's example"),
         "A high threshold (triangle) flags fewer parts": Rule("mathematics of a threshold"),
         "The best-validation checkpoint (early stopping) has the lower validation and test loss":
