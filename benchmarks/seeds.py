@@ -95,7 +95,7 @@ def audit_table(stem: str, seeds: list[int], runs: dict[int, dict], outcomes: di
     if reused:
         lines.append(f"Runs reused from an earlier batch (not in the wall time): seeds {', '.join(map(str, reused))}.")
     if seconds:
-        lines.append(f"Batch wall time {wall / 60:.1f} min for {len(seeds) - len(reused)} runs; one run took "
+        lines.append(f"Batch wall time {wall / 60:.1f} min for {len(seeds) - len(reused)} run(s); one run took "
                      f"{statistics.median(seconds):.0f} s median ({min(seconds):.0f}–{max(seconds):.0f} s, "
                      f"as recorded by the grid runner).")
     return "\n".join(lines) + "\n"

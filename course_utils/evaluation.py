@@ -285,28 +285,32 @@ def training_size_sweep(
     return rows
 
 
-def selection_optimism(correct: np.ndarray, fresh_accuracy: np.ndarray, set_size: int, repeats: int,
-                       seed: int = 0) -> dict[str, np.ndarray]:
+def selection_optimism(correct: np.ndarray, set_size: int, repeats: int, seed: int = 0) -> dict[str, np.ndarray]:
     """Repeat 'pick the best of many candidates on a small set' and return each pick's reported and fresh accuracy.
 
-    `correct` is a (candidates, pool digits) 0/1 matrix. Each repeat draws two disjoint sets of `set_size` pool
-    digits, a small test set and a small validation set. The test-picked candidate is the best on the test set and
-    reports that score; the validation-picked one is the best on the validation set and reports its test-set score.
+    `correct` is a (candidates, pool digits) 0/1 matrix. Each repeat shuffles the pool and draws two disjoint sets of
+    `set_size` digits, a small test set and a small validation set; the rest of the pool is that repeat's fresh data,
+    which no choice has seen. The test-picked candidate is the best on the test set and reports that score; the
+    validation-picked one is the best on the validation set and reports its test-set score. Each pick's fresh accuracy
+    is its accuracy on the fresh rest, so an honest report is centred on it whatever the pool's order.
     """
     correct = np.asarray(correct, dtype=np.float64)
-    fresh_accuracy = np.asarray(fresh_accuracy, dtype=np.float64)
-    if correct.ndim != 2 or len(fresh_accuracy) != len(correct):
-        raise ValueError(f"correct must be (candidates, digits) with one fresh accuracy per candidate, got shapes "
-                         f"{correct.shape} and {fresh_accuracy.shape}.")
-    if not 1 <= set_size <= correct.shape[1] // 2:
-        raise ValueError(f"set_size {set_size} needs a pool of at least {2 * set_size} digits, got {correct.shape[1]}; "
-                         "use a smaller SMALL_TEST.")
+    if correct.ndim != 2 or len(correct) < 1:
+        raise ValueError(f"correct must be a (candidates, digits) matrix of 0/1 scores, got shape {correct.shape}.")
+    if not isinstance(set_size, (int, np.integer)) or not 1 <= set_size <= correct.shape[1] // 3:
+        raise ValueError(f"set_size {set_size} needs a pool of at least {3 * set_size} digits (test, validation and "
+                         f"fresh data), got {correct.shape[1]}; use a smaller SMALL_TEST.")
+    if not isinstance(repeats, (int, np.integer)) or repeats < 1:
+        raise ValueError(f"repeats must be a positive integer, got {repeats!r}.")
     rng = np.random.default_rng(seed)
+    totals = correct.sum(1)
+    fresh_size = correct.shape[1] - 2 * set_size
     out = {key: np.empty(repeats) for key in ("test_reported", "test_fresh", "val_reported", "val_fresh")}
     for r in range(repeats):
         draw = rng.permutation(correct.shape[1])[: 2 * set_size]
-        test_acc, val_acc = correct[:, draw[:set_size]].mean(1), correct[:, draw[set_size:]].mean(1)
-        by_test, by_val = int(np.argmax(test_acc)), int(np.argmax(val_acc))
-        out["test_reported"][r], out["test_fresh"][r] = test_acc[by_test], fresh_accuracy[by_test]
-        out["val_reported"][r], out["val_fresh"][r] = test_acc[by_val], fresh_accuracy[by_val]
+        test_hits, val_hits = correct[:, draw[:set_size]].sum(1), correct[:, draw[set_size:]].sum(1)
+        fresh_acc = (totals - test_hits - val_hits) / fresh_size
+        by_test, by_val = int(np.argmax(test_hits)), int(np.argmax(val_hits))
+        out["test_reported"][r], out["test_fresh"][r] = test_hits[by_test] / set_size, fresh_acc[by_test]
+        out["val_reported"][r], out["val_fresh"][r] = test_hits[by_val] / set_size, fresh_acc[by_val]
     return out

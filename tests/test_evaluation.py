@@ -10,7 +10,7 @@ from torch import nn
 
 from course_utils.evaluation import (
     ScoreSpread, TrainSettings, capacity_sweep, cross_validate, make_optimizer, network_fit_predict, random_split_scores,
-    train_and_score, training_size_sweep,
+    selection_optimism, train_and_score, training_size_sweep,
 )
 from course_utils.models import FeedForwardNet
 from course_utils.batches import TensorBatches
@@ -241,3 +241,35 @@ def test_mismatched_or_empty_data_is_named():
         training_size_sweep(make_model, (x, y), (x, y), [0, 50])
     with pytest.raises(ValueError, match="at least one hidden-layer"):
         capacity_sweep([], (x, y), (x, y))
+
+
+def test_selection_optimism_flatters_the_test_pick_and_leaves_the_validation_pick_honest():
+    # 20 candidates of equal quality on a pool in an unlucky order: every candidate is right on 90 % of the first half
+    # and 80 % of the second, so fresh data taken from one fixed part of the pool would not be like the drawn sets
+    rng = np.random.default_rng(0)
+    correct = np.concatenate([rng.random((20, 3000)) < 0.9, rng.random((20, 3000)) < 0.8], axis=1)
+    games = selection_optimism(correct, 100, 3000, seed=1)
+    on_test = games["test_reported"] - games["test_fresh"]
+    on_val = games["val_reported"] - games["val_fresh"]
+    se = on_val.std() / np.sqrt(len(on_val))
+    assert on_test.mean() > 0.02, "the best of 20 noisy 100-digit scores is lucky"
+    assert abs(on_val.mean()) < 3 * se, "a pick scored once on a set it was not chosen on is centred on its fresh score"
+    assert np.all(games["val_reported"] <= games["test_reported"]), "no pick beats the best on the test set"
+
+
+def test_selection_optimism_scores_each_pick_on_the_digits_its_game_did_not_draw():
+    correct = np.zeros((1, 30))
+    correct[0, :10] = 1  # one candidate, right on 10 of 30 digits: test, validation and fresh sets of 10 share them
+    games = selection_optimism(correct, 10, 300, seed=0)
+    assert np.all(games["test_reported"] + games["test_fresh"] <= 1 + 1e-12)
+    assert games["test_fresh"].std() > 0, "the fresh digits change from game to game"
+    assert games["test_fresh"].mean() == pytest.approx(1 / 3, abs=0.03)
+
+
+def test_selection_optimism_refuses_a_pool_too_small_for_three_sets():
+    with pytest.raises(ValueError, match="at least 30 digits.*smaller SMALL_TEST"):
+        selection_optimism(np.ones((3, 29)), 10, 5)
+    with pytest.raises(ValueError, match="candidates, digits"):
+        selection_optimism(np.ones(29), 10, 5)
+    with pytest.raises(ValueError, match="repeats must be a positive integer"):
+        selection_optimism(np.ones((3, 30)), 10, 0)

@@ -22,7 +22,8 @@ def test_quick_run_records_every_headline_result(results):
     expected = {"best_capacity", "best_capacity_parameters", "test_accuracy_early_stopping", "test_accuracy_last_epoch",
                 "val_loss_early_stopping", "val_loss_last_epoch", "kfold_mean", "kfold_std", "random_split_std",
                 "best_learning_rate", "selection_optimism", "selection_comparison", "regularisation_findings",
-                "defect_test_f1_at_0_5", "defect_test_average_precision", "regularisation_test_accuracy"}
+                "defect_test_f1_at_0_5", "defect_test_average_precision", "regularisation_test_accuracy",
+                "early_stopping_accuracy_comparison", "defect_validation_at_thresholds", "section_1_errors"}
     assert expected <= set(results)
 
 
