@@ -74,7 +74,6 @@ def test_sliced_channel_still_gives_up_at_its_timeout(short_slices):
     assert 0.3 <= time.monotonic() - start < 5
 
 
-@pytest.mark.notebooks
 def test_execute_notebook_runs_a_widget_cell_through_the_sliced_client(tmp_path, monkeypatch):
     waits = []
     original = SlicedWaitChannel.get_msg
@@ -123,7 +122,6 @@ def test_tcp_stays_where_ipc_socket_paths_would_be_too_long(tmp_path, monkeypatc
     assert not execution.ipc_possible("/" + "y" * 120 + "/kernel.json")
 
 
-@pytest.mark.notebooks
 def test_a_successful_run_prints_no_transport_warning_and_sends_no_sigint(tmp_path, monkeypatch, capfd,
                                                                           short_runtime_dir):
     signals = []

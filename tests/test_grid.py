@@ -40,7 +40,6 @@ def first_batch(tmp_path_factory):
     return code, config, out
 
 
-@pytest.mark.notebooks
 def test_batch_runs_every_combination_and_collects_results(first_batch):
     code, _, out = first_batch
     assert code == 1, "a batch with a failed run exits non-zero"
@@ -71,7 +70,6 @@ def test_batch_runs_every_combination_and_collects_results(first_batch):
     assert sum(noisy) > sum(quiet), "four times the noise gives a larger error of the mean"
 
 
-@pytest.mark.notebooks
 def test_failing_run_is_reported_with_its_cell_and_message_and_others_finish(first_batch):
     _, _, out = first_batch
     failed = [r for r in rows(out) if r["status"] == "failed"]
@@ -84,7 +82,6 @@ def test_failing_run_is_reported_with_its_cell_and_message_and_others_finish(fir
     assert "math.isfinite(loss)" in report
 
 
-@pytest.mark.notebooks
 def test_report_is_self_contained_with_a_plot_per_varied_parameter(first_batch):
     _, _, out = first_batch
     report = (out / "report.html").read_text(encoding="utf-8")
@@ -94,7 +91,6 @@ def test_report_is_self_contained_with_a_plot_per_varied_parameter(first_batch):
     assert "mean ± std" in report
 
 
-@pytest.mark.notebooks
 def test_rerun_skips_finished_runs_and_retries_failed_ones(first_batch):
     _, config, out = first_batch
     ok_notebook = out / "91_fixture_mean" / "NOISE-0.5__SEED-0__quick" / "91_fixture_mean.ipynb"
@@ -107,7 +103,6 @@ def test_rerun_skips_finished_runs_and_retries_failed_ones(first_batch):
     assert all(r["result.final_loss"] for r in table if r["status"] == "skipped" and r["notebook"] == "90_fixture_descent")
 
 
-@pytest.mark.notebooks
 def test_redo_runs_finished_runs_again(first_batch):
     _, _, out = first_batch
     ok_notebook = out / "91_fixture_mean" / "NOISE-0.5__SEED-0__quick" / "91_fixture_mean.ipynb"
@@ -185,7 +180,6 @@ def test_values_parse_like_python_literals():
     assert plan.slugify({"NAME": "a b/c"}, "full") != plan.slugify({"NAME": "a_b_c"}, "full")
 
 
-@pytest.mark.notebooks
 def test_course_run_writes_summary_and_report(tmp_path, monkeypatch):
     monkeypatch.setattr(course_run, "NOTEBOOK_DIR", FIXTURES)
     out = tmp_path / "course"
@@ -198,7 +192,6 @@ def test_course_run_writes_summary_and_report(tmp_path, monkeypatch):
     assert not (out / "run.json").exists()
 
 
-@pytest.mark.notebooks
 def test_course_run_in_place_regenerates_without_volatile_metadata(tmp_path, monkeypatch):
     shutil.copy(FIXTURES / "90_fixture_descent.ipynb", tmp_path)
     monkeypatch.setattr(course_run, "NOTEBOOK_DIR", tmp_path)
@@ -211,7 +204,6 @@ def test_course_run_in_place_regenerates_without_volatile_metadata(tmp_path, mon
     assert not (tmp_path / "unused").exists() and not (tmp_path / "run.json").exists()
 
 
-@pytest.mark.notebooks
 def test_failed_in_place_regeneration_leaves_the_notebook_untouched(tmp_path, monkeypatch):
     nb = nbformat.read(FIXTURES / "90_fixture_descent.ipynb", as_version=4)
     nb.cells[2].source = nb.cells[2].source.replace("LEARNING_RATE = 0.1", "LEARNING_RATE = 3.0")
@@ -224,7 +216,6 @@ def test_failed_in_place_regeneration_leaves_the_notebook_untouched(tmp_path, mo
     assert (tmp_path / "scratch" / "90_fixture_descent.ipynb").is_file()
 
 
-@pytest.mark.notebooks
 def test_course_run_reports_the_failing_cell(tmp_path, monkeypatch):
     nb = nbformat.read(FIXTURES / "90_fixture_descent.ipynb", as_version=4)
     nb.cells[2].source = nb.cells[2].source.replace("LEARNING_RATE = 0.1", "LEARNING_RATE = 3.0")
@@ -237,7 +228,6 @@ def test_course_run_reports_the_failing_cell(tmp_path, monkeypatch):
     assert "FAILED" in (out / "summary.md").read_text()
 
 
-@pytest.mark.notebooks
 def test_a_changed_notebook_is_run_again_on_resume(tmp_path):
     shutil.copy(FIXTURES / "91_fixture_mean.ipynb", tmp_path)
     args = ["--notebook-dir", str(tmp_path), "91_fixture_mean", "--quick", "--out", str(tmp_path / "out"), "--no-progress"]

@@ -225,6 +225,17 @@ def change_widget(cell, kind: str, text: str | None, steps: int = 3) -> None:
         box.press("Enter")
 
 
+def wait_for_save(path: Path, timeout_s: int = 30) -> nbformat.NotebookNode:
+    """The notebook as JupyterLab saved it after the run: once every code cell of the file has an execution count
+    (the copy written before the run lacks the injected parameters cell's), or as it is after timeout_s."""
+    deadline = time.monotonic() + timeout_s
+    while True:
+        saved = nbformat.read(path, as_version=4)
+        if all(c.execution_count for c in saved.cells if c.cell_type == "code") or time.monotonic() > deadline:
+            return saved
+        time.sleep(0.25)
+
+
 @pytest.mark.parametrize("source", CASES, ids=lambda p: p.stem)
 def test_notebook_runs_in_jupyterlab_and_its_widget_reacts(lab, browser, source):
     base, token, root = lab
@@ -268,8 +279,7 @@ def test_notebook_runs_in_jupyterlab_and_its_widget_reacts(lab, browser, source)
 
         page.evaluate("() => document.activeElement && document.activeElement.blur()")  # leave a text box first:
         page.keyboard.press("Control+s")  # Ctrl+S typed into a widget's input box would not save the notebook
-        time.sleep(2)
-        saved = nbformat.read(root / "notebooks" / source.name, as_version=4)
+        saved = wait_for_save(root / "notebooks" / source.name)
         errors = [o for c in saved.cells if c.cell_type == "code" for o in c.outputs if o.output_type == "error"]
         assert not errors, [f"{e.ename}: {e.evalue}" for e in errors]
         assert all(c.execution_count for c in saved.cells if c.cell_type == "code")

@@ -15,7 +15,6 @@ def test_committed_run_records_data_source_and_description(path):
     assert "/work/" not in str(results["data_description"]) and "/root/" not in str(results["data_description"])
 
 
-@pytest.mark.notebooks
 @pytest.mark.parametrize("path", lesson_notebooks(), ids=lambda p: p.stem)
 def test_quick_run_records_data_source_and_description(path):
     from notebook_runner import run_quick

@@ -1,33 +1,21 @@
 """Notebook 08 runs headlessly with its quick profile, records honest scores, and proves reproducibility.
 
-The run does not depend on lesson 01 having run first: the test trains the MNIST bundle that lesson 08 serves, and
-every folder the lesson writes to is inside the test's own build folder."""
-import shutil
-from functools import lru_cache
+The run does not depend on lesson 01 having run first: notebook_runner.quick_inputs trains the MNIST bundle that
+lesson 08 serves, and every folder the lesson writes to is inside the test's own build folder."""
 from pathlib import Path
 
-from notebook_runner import BUILD_DIR, error_outputs, run_quick
+from notebook_runner import LESSON_08_INPUTS, error_outputs, quick_inputs, run_quick
 
 NAME = "08_project_template"
-WORK_DIR = BUILD_DIR / "07_inputs"
-MNIST_BUNDLE = WORK_DIR / "mnist_bundle"
-FALLBACK_DIR = WORK_DIR / "mnist_fallback"  # lesson 08 writes here only if it cannot find MNIST_BUNDLE
-BUNDLE_DIR = WORK_DIR / "breast_cancer_mlp"
+FALLBACK_DIR = LESSON_08_INPUTS / "mnist_fallback"  # lesson 08 writes here only if it cannot find its MNIST bundle
+BUNDLE_DIR = LESSON_08_INPUTS / "breast_cancer_mlp"
 
 
-@lru_cache(maxsize=None)
 def run_07() -> tuple[Path, dict]:
-    """Train a small MNIST bundle for lesson 08 to serve, then run the lesson once (quick profile) with it."""
-    from course_utils.mnist import load_mnist
-    from course_utils.project import load_or_train_mnist_bundle
-
-    shutil.rmtree(WORK_DIR, ignore_errors=True)
-    mnist = load_mnist(verbose=False)
-    folder, trained = load_or_train_mnist_bundle(WORK_DIR / "none", MNIST_BUNDLE, mnist.train_images[:10_000],
-                                                 mnist.train_labels[:10_000])
-    assert trained and folder == MNIST_BUNDLE
-    return run_quick(NAME, MNIST_BUNDLE=str(MNIST_BUNDLE), MNIST_FALLBACK_DIR=str(FALLBACK_DIR),
-                     BUNDLE_DIR=str(BUNDLE_DIR))
+    """The lesson's quick run (shared with the other tests of the session), with the inputs quick_inputs prepares."""
+    assert quick_inputs(NAME)["MNIST_FALLBACK_DIR"] == str(FALLBACK_DIR)
+    assert quick_inputs(NAME)["BUNDLE_DIR"] == str(BUNDLE_DIR)
+    return run_quick(NAME)
 
 
 def test_quick_run_has_no_errors_and_records_results():

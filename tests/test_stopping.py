@@ -25,8 +25,8 @@ FIXTURES = Path(__file__).parent / "fixtures" / "notebooks"
 SLOW = "96_sleepy"
 
 def runs_notebooks(test):
-    """Marks a test that runs notebooks in a real subprocess: `notebooks`, at most 90 s."""
-    return pytest.mark.notebooks(pytest.mark.timeout(90)(test))
+    """At most 90 s for a test that runs notebooks in a real subprocess (marked `notebooks` in conftest.py)."""
+    return pytest.mark.timeout(90)(test)
 
 
 def sleepy_notebook(folder: Path, markers: Path) -> None:

@@ -48,7 +48,6 @@ def visible_text(notebook: dict) -> str:
     return "\n".join(parts)
 
 
-@pytest.mark.notebooks
 def test_instructor_notebook_passes_every_check(executed_instructor):
     nb = nbformat.read(executed_instructor, as_version=4)
     errors = [o for c in nb.cells if c.cell_type == "code" for o in c.outputs if o.output_type == "error"]
@@ -58,7 +57,6 @@ def test_instructor_notebook_passes_every_check(executed_instructor):
     assert read_results(executed_instructor) == {"exercises_done": 2}
 
 
-@pytest.mark.notebooks
 def test_student_version_has_placeholders_and_no_solution_text(executed_instructor):
     instructor = json.loads(executed_instructor.read_text())
     secret = unique_solution_lines(instructor)
@@ -74,7 +72,6 @@ def test_student_version_has_placeholders_and_no_solution_text(executed_instruct
     assert relu.endswith('    """Return max(x, 0) element-wise."""\n    # YOUR CODE HERE\n    pass')
 
 
-@pytest.mark.notebooks
 def test_only_solution_and_check_cells_lose_their_outputs(executed_instructor):
     instructor = json.loads(executed_instructor.read_text())
     result = student.student_version(instructor)
@@ -90,7 +87,6 @@ def test_only_solution_and_check_cells_lose_their_outputs(executed_instructor):
     assert "student_version" not in instructor["metadata"]["course_kit"], "the instructor notebook is not modified"
 
 
-@pytest.mark.notebooks
 def test_student_notebook_stops_at_the_first_check_with_the_checker_hint(tmp_path):
     instructor = json.loads(EXERCISES.read_text())
     target = tmp_path / "student.ipynb"
@@ -105,7 +101,6 @@ def test_student_notebook_stops_at_the_first_check_with_the_checker_hint(tmp_pat
     assert [e.ename for e in errors] == ["ExerciseFailed"], "no unrelated error before the first check"
 
 
-@pytest.mark.notebooks
 def test_a_wrong_answer_gets_a_hint_not_the_solution(tmp_path):
     nb = json.loads(EXERCISES.read_text())
     for cell in nb["cells"]:
@@ -165,7 +160,6 @@ def test_no_solution_text_reaches_students(path):
     assert placeholders >= 2
 
 
-@pytest.mark.notebooks
 @pytest.mark.parametrize("path", LESSONS, ids=lambda p: p.stem)
 def test_lesson_student_version_stops_at_its_first_exercise_with_the_hint(path, tmp_path):
     """Quick profile; every cell before the first check runs as in the lesson, the check says 'not answered'."""
