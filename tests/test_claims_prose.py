@@ -486,7 +486,17 @@ GUARDED: dict[str, dict[str, Backing]] = {
             "MNIST's ten digits are about equally frequent, so about 10 % are 9s"),
         "The best-epoch parameters have the lower validation loss by construction, and (see the table) the lower":
             "test_best_checkpoint_has_lower_validation_and_test_loss_and_the_accuracy_verdict_follows_the_rule",
-        "The gap closes as $n$ grows": "test_more_data_closes_the_gap_while_training_error_stays_near_zero",
+        "The gap narrows as $n$ grows, here to less than half":
+            "test_the_gap_narrows_as_n_grows_to_less_than_half_while_training_error_stays_at_or_near_zero",
+        "The training error stays at or near zero":
+            "test_the_gap_narrows_as_n_grows_to_less_than_half_while_training_error_stays_at_or_near_zero",
+        "more data is what narrows it (section 4)":
+            "test_the_gap_narrows_as_n_grows_to_less_than_half_while_training_error_stays_at_or_near_zero",
+        "More data narrows the generalisation gap (here to less than half)":
+            "test_the_gap_narrows_as_n_grows_to_less_than_half_while_training_error_stays_at_or_near_zero",
+        "A narrower gap is not by itself a better model": Rule("a caution about reading a gap; it presupposes no outcome"),
+        "check whether validation accuracy rose or training accuracy fell": Rule(
+            "an instruction; it presupposes no outcome"),
         "Because good values span orders of magnitude": Rule("why a log scale"),
         "too small learns slowly, too large bounces or diverges": Rule("mathematics of the step size (lesson 02)"),
         "the largest rate blows up": "test_learning_rate_sweep_small_rates_crawl_and_the_largest_blows_up",
@@ -498,11 +508,15 @@ GUARDED: dict[str, dict[str, Backing]] = {
             "test_picking_on_test_is_optimistic_and_picking_on_validation_is_centred_near_zero",
         "one digit, say a 9, is a **defective part**": Rule("the lesson's example"),
         "so it moves less than half as much as one split's score": "test_kfold_mean_is_steadier_than_a_single_split",
-        "The best-validation checkpoint (early stopping) has the lower validation and test loss":
+        "The checkpoint with the lowest validation loss (early stopping) has the lower validation and test loss":
             "test_best_checkpoint_has_lower_validation_and_test_loss_and_the_accuracy_verdict_follows_the_rule",
         "a cure that lowers the loss need not narrow the accuracy gap":
             "test_regularisation_findings_follow_the_rule_and_the_summary_does_not_claim_every_cure_narrows_the_gap",
         "An inspection line checks 1,000 parts, 50 of them defective": Rule("the exercise's own numbers"),
+        "The bigger net gets a few more validation digits right":
+            "test_the_exercise_rows_make_the_bigger_net_better_by_error_and_worse_by_loss",
+        "its loss is the worse of the two although its error is the better":
+            "test_the_exercise_rows_make_the_bigger_net_better_by_error_and_worse_by_loss",
         "It flags 100 parts, 40 of which are really defective (TP = 40, FP = 60, FN = 10, TN = 890)": Rule(
             "the exercise's own numbers"),
         "Section 6 used dropout 0.5": Rule("the lesson's own setting"),

@@ -5,7 +5,7 @@ import pytest
 
 from course_utils.exercises import NOT_ANSWERED, ExerciseFailed
 from course_utils.exercises.overfitting import (
-    check_inspection_measures, check_pick_by_validation, check_recall_threshold,
+    SWEEP_ROWS, check_capacity_choice, check_inspection_measures, check_recall_threshold,
 )
 
 SCORES = [0.95, 0.9, 0.8, 0.6, 0.55, 0.4, 0.3, 0.2, 0.1, 0.05]
@@ -37,16 +37,28 @@ def test_recall_threshold(capsys):
         check_recall_threshold("high", SCORES, TARGETS)
 
 
-def test_pick_by_validation(capsys):
-    check_pick_by_validation(lambda rows: min(rows, key=lambda r: r["val_loss"])["hidden"])
+def by(measure):
+    return min(SWEEP_ROWS, key=lambda row: row[measure])["hidden"]
+
+
+def test_the_sweep_rows_make_loss_error_and_test_loss_choose_three_different_networks():
+    assert by("val_loss") == "128"
+    assert len({by("val_loss"), by("val_error"), by("test_loss")}) == 3, "else a wrong measure would pass the check"
+
+
+def test_capacity_choice_by_validation_loss(capsys):
+    check_capacity_choice("128")
     assert "correct" in capsys.readouterr().out
-    with pytest.raises(ExerciseFailed, match="test set is only for the final check"):
-        check_pick_by_validation(lambda rows: min(rows, key=lambda r: r["test_loss"])["hidden"])
-    with pytest.raises(ExerciseFailed, match="LOWEST"):
-        check_pick_by_validation(lambda rows: max(rows, key=lambda r: r["val_loss"])["hidden"])
-    with pytest.raises(ExerciseFailed, match="order of the rows"):
-        check_pick_by_validation(lambda rows: rows[1]["hidden"] if rows[0]["hidden"] == "8" else "8")
-    with pytest.raises(ExerciseFailed, match="raised KeyError"):
-        check_pick_by_validation(lambda rows: rows[0]["loss"])
+    with pytest.raises(ExerciseFailed, match="test set only checks") as info:
+        check_capacity_choice(by("test_loss"))
+    assert "128" not in str(info.value)
+    with pytest.raises(ExerciseFailed, match="lowest validation error") as info:
+        check_capacity_choice(by("val_error"))
+    assert "128" not in str(info.value) and "validation loss" not in str(info.value), "the hint must not give it away"
+    with pytest.raises(ExerciseFailed, match="compare the validation columns again"):
+        check_capacity_choice("32")
+    for wrong_kind in (128, "64", ["128"]):
+        with pytest.raises(ExerciseFailed, match="one of the 'hidden' labels, written as a string"):
+            check_capacity_choice(wrong_kind)
     with pytest.raises(ExerciseFailed, match="Not answered"):
-        check_pick_by_validation(None)
+        check_capacity_choice(None)

@@ -23,7 +23,8 @@ def test_quick_run_records_every_headline_result(results):
                 "val_loss_early_stopping", "val_loss_last_epoch", "kfold_mean", "kfold_std", "random_split_std",
                 "best_learning_rate", "selection_optimism", "selection_comparison", "regularisation_findings",
                 "defect_test_f1_at_0_5", "defect_test_average_precision", "regularisation_test_accuracy",
-                "early_stopping_accuracy_comparison", "defect_validation_at_thresholds", "section_1_errors"}
+                "early_stopping_accuracy_comparison", "defect_validation_at_thresholds", "section_1_errors",
+                "regularisation_val_loss"}
     assert expected <= set(results)
 
 

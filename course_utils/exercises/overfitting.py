@@ -11,6 +11,13 @@ from .experiment import require_verdict, runs_verdict
 
 # The inspection line of exercise 1: 1,000 parts, 50 of them defective.
 INSPECTION = {"tp": 40, "fp": 60, "fn": 10, "tn": 890}
+# Exercise 3: a capacity sweep in which validation loss, validation error and test loss each favour another network.
+SWEEP_ROWS: list[dict[str, str | float]] = [
+    {"hidden": "32", "val_loss": 0.47, "val_error": 0.139, "test_loss": 0.48},
+    {"hidden": "128", "val_loss": 0.45, "val_error": 0.128, "test_loss": 0.46},
+    {"hidden": "512", "val_loss": 0.48, "val_error": 0.124, "test_loss": 0.44},
+    {"hidden": "512-512", "val_loss": 0.52, "val_error": 0.121, "test_loss": 0.50},
+]
 
 
 def close(value: Any, expected: float, tol: float = 1e-3) -> bool:
@@ -53,33 +60,33 @@ def check_recall_threshold(threshold: float | None, scores: Sequence[float], tar
     best = max(p for p, r in zip(precision, recall) if r >= min_recall)
     require(counts.precision >= best - 1e-9, name,
             t("the recall target is met, but precision {precision:.3f} could be higher. Among the thresholds "
-              "that reach the recall target, take the highest one (use precision_recall_curve).",
+              "that reach the recall target, take the one with the highest precision (precision_recall_curve gives "
+              "both).",
               precision=counts.precision))
     passed(name, t("recall {recall:.3f} with precision {precision:.3f}.", recall=counts.recall,
                    precision=counts.precision))
 
 
-def check_pick_by_validation(pick: Callable[[list[dict]], str] | None) -> None:
-    """Exercise 3: a function that chooses a model by validation loss only, never by test loss."""
-    name = t("Exercise 3 (choose on validation)")
-    require_answer(pick, name)
-    require(callable(pick), name, t("define a function that takes the list of rows and returns a 'hidden' label."))
-    rows = [
-        {"hidden": "8", "val_loss": 0.90, "test_loss": 0.70},
-        {"hidden": "64", "val_loss": 0.60, "test_loss": 0.80},
-        {"hidden": "512", "val_loss": 0.75, "test_loss": 0.50},
-    ]
-    try:
-        choice = pick([dict(r) for r in rows])
-    except Exception as exc:  # show the student what their function raised
-        raise ExerciseFailed(t("{exercise}: your function raised {error}: {detail}", exercise=name,
-                               error=type(exc).__name__, detail=exc)) from exc
-    require(choice != "512", name, t("you chose by the test loss. The test set is only for the final check; "
-                                     "compare the 'val_loss' values."))
-    require(choice == "64", name, t("return the 'hidden' label of the row with the LOWEST 'val_loss'."))
-    shuffled = [rows[2], rows[0], rows[1]]
-    require(pick([dict(r) for r in shuffled]) == "64", name, t("the answer must not depend on the order of the rows."))
-    passed(name)
+def best_row_by(measure: str) -> str:
+    """The 'hidden' label of the row of SWEEP_ROWS with the lowest value of a measure."""
+    return str(min(SWEEP_ROWS, key=lambda row: float(row[measure]))["hidden"])
+
+
+def check_capacity_choice(choice: str | None) -> None:
+    """Exercise 3: the network of SWEEP_ROWS chosen by validation loss, not by validation error or test loss."""
+    name = t("Exercise 3 (loss or error)")
+    require_answer(choice, name)
+    labels = [str(row["hidden"]) for row in SWEEP_ROWS]
+    require(isinstance(choice, str) and choice in labels, name,
+            t("choice_3 must be one of the 'hidden' labels, written as a string: {labels}.", labels=", ".join(labels)))
+    require(choice != best_row_by("test_loss"), name,
+            t("you chose by the test loss. The test set only checks the final choice; it must not make it."))
+    require(choice != best_row_by("val_error"), name,
+            t("that network has the lowest validation error, and the error only counts mistakes. Section 2 says which "
+              "validation measure this lesson chooses capacity by, and why."))
+    require(choice == best_row_by("val_loss"), name,
+            t("compare the validation columns again, by the measure section 2 chooses capacity with."))
+    passed(name, t("Now write down why the validation error would choose another network."))
 
 
 def check_dropout_experiment(gaps: Sequence[float] | None, verdict: str | None, baseline_gaps: Sequence[float],
