@@ -9,9 +9,13 @@ from typing import Sequence
 import numpy as np
 from scipy import stats
 
+from .i18n import label, t
+
 SE_RULE = 2.0
 RULE = f"one result is ahead of another only when the difference exceeds {SE_RULE:g} standard errors"
 VERDICTS = ("ahead of", "level with", "behind")
+# The Korean words of the verdicts, as the Korean lessons gloss them: an answer may use either language.
+KOREAN_VERDICTS = {"ahead of": "앞섬", "level with": "비슷함", "behind": "뒤처짐"}
 
 
 def verdict(difference: float, standard_error: float, k: float = SE_RULE) -> str:
@@ -24,6 +28,16 @@ def verdict(difference: float, standard_error: float, k: float = SE_RULE) -> str
     if difference < -k * standard_error:
         return "behind"
     return "level with"
+
+
+def verdict_from_answer(answer: object) -> str | None:
+    """The verdict an answer names, in English ("ahead of", any case) or Korean ("앞섬"); None if it names none."""
+    if not isinstance(answer, str):
+        return None
+    text = " ".join(answer.strip().strip("\"'").split())
+    if text.lower() in VERDICTS:
+        return text.lower()
+    return next((english for english, word in KOREAN_VERDICTS.items() if word == text), None)
 
 
 @dataclass(frozen=True)
@@ -39,6 +53,10 @@ class Comparison:
     verdict: str
     basis: str
 
+    def __post_init__(self) -> None:
+        if self.verdict not in VERDICTS:
+            raise ValueError(f"verdict must be one of {', '.join(map(repr, VERDICTS))}, got {self.verdict!r}.")
+
     @property
     def z(self) -> float:
         """The difference in standard errors (0 when the error is 0 and so is the difference)."""
@@ -47,11 +65,23 @@ class Comparison:
         return self.difference / self.standard_error
 
     def sentence(self, what: str = "score", digits: int = 4) -> str:
-        """A sentence built from the numbers, e.g. 'A (0.865) is level with B (0.866) on test accuracy: ...'."""
-        z = "∞" if math.isinf(self.z) else f"{abs(self.z):.1f}"
-        return (f"{self.name_a} ({self.mean_a:.{digits}f}) is {self.verdict} {self.name_b} ({self.mean_b:.{digits}f}) "
-                f"on {what}: a difference of {self.difference:+.{digits}f}, {z} standard errors "
-                f"({self.standard_error:.{digits}f}, {self.basis}).")
+        """A sentence built from the numbers, e.g. 'A (0.865) is level with B (0.866) on test accuracy: ...', in the
+        student's language (names, `what` and the basis shown through the label catalogue)."""
+        name_a, name_b, shown = label(self.name_a), label(self.name_b), label(what)
+        mean_a, mean_b = f"{self.mean_a:.{digits}f}", f"{self.mean_b:.{digits}f}"
+        difference, se = f"{self.difference:+.{digits}f}", f"{self.standard_error:.{digits}f}"
+        z, basis = "∞" if math.isinf(self.z) else f"{abs(self.z):.1f}", label(self.basis)
+        if self.verdict == "ahead of":
+            return t("{name_a} ({mean_a}) is ahead of {name_b} ({mean_b}) on {what}: a difference of {difference}, "
+                     "{z} standard errors ({se}, {basis}).", name_a=name_a, mean_a=mean_a, name_b=name_b,
+                     mean_b=mean_b, what=shown, difference=difference, z=z, se=se, basis=basis)
+        if self.verdict == "behind":
+            return t("{name_a} ({mean_a}) is behind {name_b} ({mean_b}) on {what}: a difference of {difference}, "
+                     "{z} standard errors ({se}, {basis}).", name_a=name_a, mean_a=mean_a, name_b=name_b,
+                     mean_b=mean_b, what=shown, difference=difference, z=z, se=se, basis=basis)
+        return t("{name_a} ({mean_a}) is level with {name_b} ({mean_b}) on {what}: a difference of {difference}, "
+                 "{z} standard errors ({se}, {basis}).", name_a=name_a, mean_a=mean_a, name_b=name_b, mean_b=mean_b,
+                 what=shown, difference=difference, z=z, se=se, basis=basis)
 
     def as_dict(self) -> dict[str, float | str]:
         """Plain dict for `record` (numbers rounded to 5 digits)."""

@@ -3,6 +3,8 @@ from __future__ import annotations
 
 import torch
 
+from .i18n import t
+
 CHOICES = ("auto", "cpu", "cuda", "mps")
 
 
@@ -19,7 +21,8 @@ def pick_device(preferred: str | torch.device | None = "auto") -> torch.device:
     name = (preferred or "auto").strip().lower()
     kind = name.split(":")[0]
     if kind not in CHOICES:
-        raise ValueError(f"Unknown device {preferred!r}. Use one of {', '.join(CHOICES)} (e.g. 'cuda:0').")
+        raise ValueError(t("Unknown device {device!r}. Use one of {choices} (e.g. 'cuda:0').", device=preferred,
+                           choices=", ".join(CHOICES)))
     if kind == "auto":
         if torch.cuda.is_available():
             return torch.device("cuda")
@@ -27,7 +30,9 @@ def pick_device(preferred: str | torch.device | None = "auto") -> torch.device:
             return torch.device("mps")
         return torch.device("cpu")
     if kind == "cuda" and not torch.cuda.is_available():
-        raise RuntimeError("DEVICE='cuda' was asked for, but PyTorch sees no CUDA GPU here. Use DEVICE='auto' or 'cpu'.")
+        raise RuntimeError(t("DEVICE='cuda' was asked for, but PyTorch sees no CUDA GPU here. "
+                             "Use DEVICE='auto' or 'cpu'."))
     if kind == "mps" and not mps_available():
-        raise RuntimeError("DEVICE='mps' was asked for, but this machine has no Apple GPU backend. Use 'auto' or 'cpu'.")
+        raise RuntimeError(t("DEVICE='mps' was asked for, but this machine has no Apple GPU backend. "
+                             "Use 'auto' or 'cpu'."))
     return torch.device(name)

@@ -14,6 +14,7 @@ from torch import nn
 
 from .batches import TensorBatches
 from .bundle import standardize_preprocessing
+from .i18n import label, t
 from .models import FeedForwardNet, count_parameters
 from .splits import kfold_indices, split_indices
 from .train import History, evaluate, fit, predict
@@ -88,8 +89,9 @@ class ScoreSpread:
         return statistics.stdev(self.scores) if len(self.scores) > 1 else 0.0
 
     def summary(self) -> str:
-        """'mean ± std over N folds'."""
-        return f"{self.mean:.4f} ± {self.std:.4f} over {len(self.scores)} {self.label}"
+        """'mean ± std over N folds', in the student's language."""
+        return t("{mean:.4f} ± {std:.4f} over {count} {label}", mean=self.mean, std=self.std, count=len(self.scores),
+                 label=label(self.label))
 
 
 @dataclass

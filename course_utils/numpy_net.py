@@ -15,6 +15,7 @@ from typing import Callable, Sequence
 import numpy as np
 import torch
 
+from .i18n import t
 from .train import History
 
 Array = np.ndarray
@@ -305,11 +306,12 @@ def train_sgd(
 ) -> History:
     """Minibatch SGD on the NumPy net; per-epoch cost and accuracy on both splits; keeps the lowest-validation-cost epoch."""
     if not isinstance(epochs, int) or epochs < 1:
-        raise ValueError(f"EPOCHS must be a positive integer, got {epochs!r}.")
+        raise ValueError(t("EPOCHS must be a positive integer, got {epochs!r}.", epochs=epochs))
     if not isinstance(batch_size, int) or batch_size < 1:
-        raise ValueError(f"BATCH_SIZE must be a positive integer, got {batch_size!r}.")
+        raise ValueError(t("BATCH_SIZE must be a positive integer, got {batch_size!r}.", batch_size=batch_size))
     if not (isinstance(learning_rate, (int, float)) and math.isfinite(learning_rate) and learning_rate > 0):
-        raise ValueError(f"LEARNING_RATE must be a positive number, got {learning_rate!r}.")
+        raise ValueError(t("LEARNING_RATE must be a positive number, got {learning_rate!r}.",
+                           learning_rate=learning_rate))
     num_classes = net.sizes[-1]
     y_train, y_val = one_hot(labels_train, num_classes, net.dtype), one_hot(labels_val, num_classes, net.dtype)
     x_train, x_val = np.asarray(x_train, dtype=net.dtype), np.asarray(x_val, dtype=net.dtype)
@@ -324,7 +326,8 @@ def train_sgd(
         history.epoch_seconds.append(time.perf_counter() - start)
         train_loss, val_loss = net.loss(x_train, y_train), net.loss(x_val, y_val)
         if not math.isfinite(train_loss):
-            raise FloatingPointError(f"The training cost became {train_loss} in epoch {epoch}: lower LEARNING_RATE (e.g. by 10x).")
+            raise FloatingPointError(t("The training cost became {cost} in epoch {epoch}: lower LEARNING_RATE "
+                                       "(e.g. by 10x).", cost=train_loss, epoch=epoch))
         history.train_loss.append(train_loss)
         history.val_loss.append(val_loss)
         history.train_metric.append(net.accuracy(x_train, labels_train))
@@ -333,8 +336,10 @@ def train_sgd(
         if improved:
             history.best_epoch, best = epoch, net.state()
         if verbose:
-            print(f"epoch {epoch:>2}/{epochs}  train cost {train_loss:.4f} acc {history.train_metric[-1]:.4f}  |  "
-                  f"val cost {val_loss:.4f} acc {history.val_metric[-1]:.4f}  |  {history.epoch_seconds[-1]:.1f}s"
-                  + ("  * best" if improved else ""))
+            print(t("epoch {epoch:>2}/{epochs}  train cost {train_cost:.4f} acc {train_accuracy:.4f}  |  "
+                    "val cost {val_cost:.4f} acc {val_accuracy:.4f}  |  {seconds:.1f}s", epoch=epoch, epochs=epochs,
+                    train_cost=train_loss, train_accuracy=history.train_metric[-1], val_cost=val_loss,
+                    val_accuracy=history.val_metric[-1], seconds=history.epoch_seconds[-1])
+                  + (t("  * best") if improved else ""))
     net.load_state(best)
     return history

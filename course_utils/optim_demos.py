@@ -7,6 +7,8 @@ from typing import Callable, Sequence
 import matplotlib.pyplot as plt
 import numpy as np
 
+from .i18n import label, t
+
 Gradient = Callable[[np.ndarray], np.ndarray]
 Function = Callable[[np.ndarray], float]
 METHODS = ("sgd", "momentum", "adam")
@@ -190,15 +192,15 @@ def plot_contour_paths(
     ax: plt.Axes | None = None,
     levels: int = 25,
 ) -> plt.Axes:
-    """Draw the contour lines of f(p) over a box and each named path of points on top."""
+    """Draw the contour lines of f(p) over a box and each named path of points on top (names shown as labels)."""
     ax = ax or plt.subplots(figsize=(6, 4.5))[1]
     gx, gy = np.meshgrid(np.linspace(*xlim, 200), np.linspace(*ylim, 200))
     values = f(np.stack([gx, gy], axis=-1))
     ax.contour(gx, gy, values, levels=np.quantile(values, np.linspace(0, 1, levels) ** 2), cmap="viridis", linewidths=0.8)
     for name, path in paths.items():
         shown = path[np.all(np.isfinite(path), axis=1)]
-        ax.plot(shown[:, 0], shown[:, 1], "o-", ms=2.5, lw=1.2, label=name)
-    ax.set(xlim=xlim, ylim=ylim, xlabel=labels[0], ylabel=labels[1])
+        ax.plot(shown[:, 0], shown[:, 1], "o-", ms=2.5, lw=1.2, label=label(name))
+    ax.set(xlim=xlim, ylim=ylim, xlabel=label(labels[0]), ylabel=label(labels[1]))
     ax.legend(loc="upper right", fontsize=9)
     return ax
 
@@ -215,6 +217,6 @@ def plot_path_1d(
     inside = steps[(steps >= xlim[0]) & (steps <= xlim[1])]
     ax.plot(inside, f(inside), "o-", color="crimson", ms=4, lw=0.8, alpha=0.8)
     if len(inside):
-        ax.plot(inside[:1], f(inside[:1]), "s", color="black", ms=6, label="start")
-    ax.set(xlim=xlim, xlabel="w", ylabel="C(w)", title=title)
+        ax.plot(inside[:1], f(inside[:1]), "s", color="black", ms=6, label=t("start"))
+    ax.set(xlim=xlim, xlabel="w", ylabel="C(w)", title=label(title))
     return ax

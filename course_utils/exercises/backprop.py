@@ -9,7 +9,7 @@ import torch
 from ..i18n import t
 from ..numpy_net import Activation, NumpyMLP, one_hot, relative_error, torch_gradients
 from . import ExerciseFailed, passed, require, require_answer
-from .experiment import paired_verdict, require_own_score, require_verdict, verdict_note
+from .experiment import paired_verdict, require_own_score, require_verdict
 
 GRID = np.array([-3.0, -1.2, -0.4, -0.05, 0.05, 0.3, 1.0, 2.5])
 
@@ -82,4 +82,4 @@ def check_hidden_units_experiment(net, test_accuracy: float | None, verdict: str
     require_own_score(test_accuracy, correct.mean, name)
     truth = paired_verdict(correct, baseline.predict(x_test) == labels_test)
     require_verdict(verdict, truth, name, t("compare the two networks digit by digit with compare_paired(...)"))
-    passed(name, verdict_note(truth, t("test accuracy"), len(correct)))
+    passed(name, truth.sentence("test accuracy"))

@@ -10,7 +10,7 @@ from torch import nn
 from ..i18n import t
 from ..train import predict
 from . import ExerciseFailed, passed, require, require_answer
-from .experiment import paired_verdict, require_own_score, require_verdict, verdict_note
+from .experiment import paired_verdict, require_own_score, require_verdict
 
 
 def check_team_hours(hours_per_person: float | None) -> None:
@@ -78,4 +78,4 @@ def check_small_net_experiment(model: nn.Module | None, val_accuracy: float | No
     require_own_score(val_accuracy, correct.mean, name)
     truth = paired_verdict(correct, (predict(baseline, val_inputs).argmax(1) == val_labels).numpy())
     require_verdict(verdict, truth, name, t("compare the two models image by image with compare_paired(...)"))
-    passed(name, verdict_note(truth, t("validation accuracy"), len(correct)))
+    passed(name, truth.sentence("validation accuracy"))

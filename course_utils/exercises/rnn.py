@@ -9,7 +9,7 @@ from torch import nn
 from ..i18n import t
 from ..train import predict
 from . import passed, require, require_answer
-from .experiment import paired_verdict, require_own_score, require_verdict, verdict_note
+from .experiment import paired_verdict, require_own_score, require_verdict
 
 
 def check_pad_or_cut(function: Callable[[list[int], int], list[int]] | None) -> None:
@@ -44,4 +44,4 @@ def check_hidden_size_experiment(small: tuple | None, verdict: str | None, basel
     truth = paired_verdict(small_correct, (predict(baseline, test_ids).argmax(1) == test_labels).numpy())
     require_verdict(verdict, truth, name, t("compare the two models review by review with compare_paired(small_correct, "
                                             "base_correct, ...)"))
-    passed(name, verdict_note(truth, t("test accuracy"), len(small_correct)))
+    passed(name, truth.sentence("test accuracy"))
