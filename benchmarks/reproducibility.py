@@ -3,11 +3,14 @@
 
 Run: COURSE_DATA_DIR=/path/to/data .venv/bin/python benchmarks/reproducibility.py [--quick] [--keep DIR] [NAME ...]
      COURSE_DATA_DIR=/path/to/data .venv/bin/python benchmarks/reproducibility.py --cost [--repeats 3]
+     COURSE_DATA_DIR=/path/to/data .venv/bin/python benchmarks/reproducibility.py --against-committed [NAME ...]
 (NAME: a lesson such as 06 or 06_word_vectors; default: all eight.) Each lesson runs its full profile (or --quick)
 twice, one run after the other, each in its own kernel process (with its own random string-hash seed unless
 PYTHONHASHSEED is set), from notebooks/ as the course runs it. Every recorded result (course_utils.results.record)
 of the two runs is compared for exact equality, except timings: results whose name contains "seconds", and
-"timing_ratio_*" results (ratios of two measured times). The markdown table is printed and written to --table
+"timing_ratio_*" results (ratios of two measured times). With --against-committed the first run is the committed
+notebook itself (a full-profile run with the default parameters, made by `kit.py regenerate` in its own process), so
+each lesson runs once, and its run time is the lesson's full-profile time. The markdown table is printed and written to --table
 (default build/reproducibility[-quick].md); the exit status is 1 when a run fails or any compared result differs.
 
 --cost measures instead what determinism costs in time on lesson 06's full-profile data (NSMC, SEED 42): SentencePiece
@@ -106,17 +109,21 @@ def main() -> None:
     parser.add_argument("--quick", action="store_true", help="run each lesson's quick profile instead of the full one")
     parser.add_argument("--keep", type=Path, help="keep both executed copies of each lesson in this folder")
     parser.add_argument("--table", type=Path, help="where to write the markdown table")
+    parser.add_argument("--against-committed", action="store_true",
+                        help="run each lesson's full profile once and compare it with the committed notebook's results")
     parser.add_argument("--cost", action="store_true", help="measure what determinism costs in time, run no lesson")
     parser.add_argument("--repeats", type=int, default=3, help="repeats of each --cost measurement")
     args = parser.parse_args()
     if args.cost:
         measure_cost(args.repeats)
         return
+    if args.against_committed and args.quick:
+        parser.error("--against-committed compares with the committed full-profile run: leave out --quick")
     notebooks = [find_notebook(name) for name in args.names] if args.names else lesson_notebooks()
     profile = "quick" if args.quick else "full"
     table = args.table or REPO / "build" / f"reproducibility{'-quick' if args.quick else ''}.md"
     lines = [f"| lesson | profile | results compared | identical? | differing results | timings left out | "
-             f"run 1 (min) | run 2 (min) |", "|---|---|---|---|---|---|---|---|"]
+             f"run 1 (min{', committed' * args.against_committed}) | run 2 (min) |", "|---|---|---|---|---|---|---|---|"]
     print("\n".join(lines), flush=True)
     all_identical = True
     with tempfile.TemporaryDirectory() as tmp:
@@ -125,7 +132,10 @@ def main() -> None:
         for notebook in notebooks:
             parameters = quick_parameters(notebook) if args.quick else {}
             try:
-                wall_1, first = run_once(notebook, folder / f"{notebook.stem}.{profile}.run1.ipynb", parameters)
+                if args.against_committed:
+                    wall_1, first = None, read_results(notebook)
+                else:
+                    wall_1, first = run_once(notebook, folder / f"{notebook.stem}.{profile}.run1.ipynb", parameters)
                 wall_2, second = run_once(notebook, folder / f"{notebook.stem}.{profile}.run2.ipynb", parameters)
             except Exception as exc:  # a failing cell: report it in the table and go on with the next lesson
                 all_identical = False
@@ -138,7 +148,7 @@ def main() -> None:
                 timings = ", ".join(f"`{n}`" for n in names if is_timing(n)) or "none"
                 row = (f"| {notebook.stem} | {profile} | {sum(not is_timing(n) for n in names)} | "
                        f"{'no' if diff else 'yes'} | {', '.join(f'`{n}`' for n in diff) or '—'} | {timings} | "
-                       f"{wall_1 / 60:.1f} | {wall_2 / 60:.1f} |")
+                       f"{'—' if wall_1 is None else f'{wall_1 / 60:.1f}'} | {wall_2 / 60:.1f} |")
             lines.append(row)
             print(row, flush=True)
     table.parent.mkdir(parents=True, exist_ok=True)
