@@ -1,6 +1,7 @@
 #!/usr/bin/env python3
 """Set up the course environment and run its jobs: `course` (every notebook), `batch` (parameter grids), `test`,
-`regenerate`, `setup`, `lab` (a student's own workspace in JupyterLab) and `doctor` (the environment, for a bug report).
+`regenerate`, `setup`, `lab` (a student's own workspace in JupyterLab), `site` (the course website) and `doctor` (the
+environment, for a bug report).
 
 Works on a fresh clone with only Python 3.11 and pip: the first call creates .venv and installs requirements.txt.
 """
@@ -25,6 +26,9 @@ VENV = REPO / ".venv"
 BIN = VENV / ("Scripts" if os.name == "nt" else "bin")
 PYTHON = BIN / ("python.exe" if os.name == "nt" else "python")
 STAMP = VENV / ".requirements.sha256"
+DOCS_REQUIREMENTS = REPO / "requirements-docs.txt"  # the website's Sphinx stack, only for `kit.py site`
+DOCS_STAMP = VENV / ".requirements-docs.sha256"
+PIP = [str(PYTHON), "-m", "pip", "install", "--disable-pip-version-check", "-q"]
 
 
 def requirements_digest() -> str:
@@ -71,10 +75,21 @@ def setup() -> bool:
     if STAMP.exists() and STAMP.read_text() == requirements_digest():
         return False
     print("Installing requirements (about a few minutes the first time) ...", flush=True)
-    pip = [str(PYTHON), "-m", "pip", "install", "--disable-pip-version-check", "-q"]
-    subprocess.run(pip + ["-r", str(REPO / "requirements.txt")], check=True)
-    subprocess.run(pip + ["--no-deps", "-e", str(REPO)], check=True)
+    subprocess.run(PIP + ["-r", str(REPO / "requirements.txt")], check=True)
+    subprocess.run(PIP + ["--no-deps", "-e", str(REPO)], check=True)
     STAMP.write_text(requirements_digest())
+    return True
+
+
+def setup_docs() -> bool:
+    """Install requirements-docs.txt into .venv, held to requirements.txt's pins, unless already up to date; True if
+    it installed anything."""
+    digest = file_digest(DOCS_REQUIREMENTS, REPO / "requirements.txt")
+    if DOCS_STAMP.exists() and DOCS_STAMP.read_text() == digest:
+        return False
+    print(f"Installing the website's requirements ({DOCS_REQUIREMENTS.name}) ...", flush=True)
+    subprocess.run(PIP + ["-r", str(DOCS_REQUIREMENTS), "-c", str(REPO / "requirements.txt")], check=True)
+    DOCS_STAMP.write_text(digest)
     return True
 
 
@@ -165,10 +180,12 @@ def main(argv: list[str] | None = None) -> int:
     regen = sub.add_parser("regenerate", help="re-execute notebooks in place with their full defaults, then rebuild "
                            "the Korean edition from them")
     regen.add_argument("notebooks", nargs="*", help="notebook names (default: all)")
+    sub.add_parser("site", add_help=False, help="build the course website (both editions, from the committed notebooks, "
+                   "offline) into build/site/; installs requirements-docs.txt first (options: kit.py site --help)")
     sub.add_parser("doctor", help="print the environment (Python, .venv, torch build, data and what each lesson will "
                    "use, fonts, JupyterLab, free disk): paste it into a bug report")
     args, passthrough = parser.parse_known_args(argv)
-    if passthrough and args.command not in ("batch", "test", "course", "grade", "lab"):
+    if passthrough and args.command not in ("batch", "test", "course", "grade", "lab", "site"):
         parser.error(f"unrecognized arguments: {' '.join(passthrough)}")
     if args.command == "doctor":  # before set-up: a broken or missing .venv is what it reports
         print("\n".join(doctor_lines()), flush=True)
@@ -200,6 +217,9 @@ def main(argv: list[str] | None = None) -> int:
         return in_venv("-m", "course_utils.instructor.grid", *passthrough)
     if args.command == "grade":
         return in_venv("-m", "course_utils.instructor.grade", *passthrough)
+    if args.command == "site":
+        setup_docs()
+        return in_venv("-m", "course_utils.instructor.site", *passthrough)
     if args.command == "regenerate":  # then the Korean edition, whose code and outputs come from the English
         return (in_venv("-m", "course_utils.instructor.course_run", "--in-place", *args.notebooks)
                 or in_venv("-m", "course_utils.instructor.translation", "build"))

@@ -28,6 +28,8 @@ NOTEBOOK_TESTS: dict[str, int | None] = {
     "test_stamp_colab.py::test_pip_install_from_a_clean_clone_into_a_fresh_venv": None,
     "test_jupyterlab_e2e.py::test_notebook_runs_in_jupyterlab": 900,  # JupyterLab start-up plus up to 600 s of cells
     "test_jupyterlab_e2e.py::test_a_korean_lesson_shows": 900,
+    "test_site.py::test_built_site_": None,  # builds the course website once (kit.py site: about 30 s on 2 cores)
+    "test_site.py::test_in_a_browser_": None,  # the built website in Chromium
     "test_exercise_display.py::test_a_failed_check_in_an_executed_notebook": None,
     "test_execution.py::test_execute_notebook_runs_a_widget_cell": None,
     "test_execution.py::test_a_successful_run_prints_no_transport_warning": None,
@@ -65,7 +67,8 @@ NOTEBOOK_TESTS: dict[str, int | None] = {
     "test_results.py::test_recorded_results_are_read_back_from_an_executed_notebook": None,
     "test_grade_inputs.py::test_a_zip_in_a_students_folder_and_a_students_zip_are_graded": None,
 }
-BROWSER_TESTS = tuple(where for where in NOTEBOOK_TESTS if where.startswith("test_jupyterlab_e2e.py::"))  # also `browser`
+BROWSER_TESTS = tuple(where for where in NOTEBOOK_TESTS  # also `browser`
+                      if where.startswith(("test_jupyterlab_e2e.py::", "test_site.py::test_in_a_browser_")))
 
 # What an unmarked test must not start, by a word of the command line it launches (see UnitGuard).
 HEAVY_COMMANDS = {
