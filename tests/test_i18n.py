@@ -22,6 +22,8 @@ import pytest
 import torch
 import yaml
 
+from korean_style import colon_endings, field_particles, particle_placeholders
+
 import course_utils
 from course_utils import i18n, mnist, optim_demos, planet, plots, text_data
 from course_utils.batches import TensorBatches
@@ -296,16 +298,38 @@ def test_korean_templates_are_korean_and_keep_code_and_numbers(catalogue):
 def test_korean_templates_use_the_glossary_terms(catalogue):
     problems = []
     for english, korean_text in catalogue().items():
-        prose = re.sub(r"`[^`]*`|\b\w+(?:\.\w+)*\([^()]*\)|(?<!\w)'[^']*'(?!\w)|\"[^\"]*\"", " ", english)
+        # code (`x`, f(...), name=value), quoted names and {fields} (filled in at run time) are not glossary words
+        prose = re.sub(r"`[^`]*`|\b\w+(?:\.\w+)*\([^()]*\)|\b\w+=\S+|(?<!\w)'[^']*'(?!\w)|\"[^\"]*\"|\{[^{}]*\}", " ",
+                       english)
         for term in sorted(GLOSSARY, key=lambda term: -len(term["en"])):
             pattern = re.compile(rf"(?<![\w-])(?:{term['en']})(?![\w-])", re.I)
             if pattern.search(prose):
                 prose = pattern.sub(" ", prose)
                 if term["ko"] not in korean_text:
                     problems.append(f"{english!r}: the glossary writes {term['en']!r} as {term['ko']!r}")
-            problems += [f"{korean_text!r}: write {term['ko']!r}, not {avoid!r}"
-                         for avoid in term.get("avoid", []) if avoid in korean_text]
+            problems += [f"{korean_text!r}: write {term['ko']!r}, not {found.group(0)!r}"
+                         for avoid in term.get("avoid", []) if (found := re.search(avoid, korean_text))]
     assert not problems, "\n".join(problems)
+
+
+@pytest.mark.parametrize("catalogue", [korean, korean_labels], ids=["ko.yml", "ko_labels.yml"])
+def test_korean_templates_end_sentences_properly_and_never_guess_a_particle(catalogue):
+    problems = []
+    for korean_text in catalogue().values():
+        problems += [f"{korean_text!r}: a sentence ends in a colon ({found!r}); end it with a full stop"
+                     for found in colon_endings(korean_text)]
+        problems += [f"{korean_text!r}: write the one right particle, not {found!r}"
+                     for found in particle_placeholders(korean_text)]
+        problems += [f"{korean_text!r}: {found!r} is right or wrong depending on the value; put a noun after the "
+                     "field (\"{file} 파일을\") or a particle that fits every word (에, 의, 에서)"
+                     for found in field_particles(korean_text)]
+    assert not problems, "\n".join(problems)
+
+
+def test_the_particle_scan_flags_only_particles_that_depend_on_the_value():
+    assert field_particles("{file}을 읽고 hidden={hidden}로 훈련한 {name}과 {x}이(가)") == [
+        "{file}을", "{hidden}로", "{name}과", "{x}이"]
+    assert not field_particles("{file} 파일을 {folder}에서 {count:,}개 읽었고 {share:.1%}가 {what}의 {x}입니다")
 
 
 def test_no_label_is_stale():
@@ -455,12 +479,14 @@ def test_comparison_sentences_in_english_are_unchanged(no_language):
                                              "+0.000, 0.0 standard errors (0.000, paired over 4 examples).")
 
 
-@pytest.mark.parametrize("verdict, word, verb", [("ahead of", "앞섬", "보다 앞섭니다"), ("level with", "비슷함", "와(과) 비슷합니다"),
-                                                 ("behind", "뒤처짐", "보다 뒤처집니다")])
+@pytest.mark.parametrize("verdict, word, verb", [
+    ("ahead of", "앞섬", " 쪽이 베이스라인(0.8000)보다 앞섭니다"),
+    ("level with", "비슷함", " 쪽은 베이스라인(0.8000)에 비해 앞서지도 뒤처지지도 않습니다"),
+    ("behind", "뒤처짐", " 쪽이 베이스라인(0.8000)보다 뒤처집니다")])
 def test_comparison_sentence_in_korean_names_the_korean_verdict(korean_lang, verdict, word, verb):
     comparison = Comparison("yours", "baseline", 0.9, 0.8, 0.1, 0.02, verdict, "paired over 1,200 examples")
     assert comparison.sentence("test accuracy") == (
-        f"테스트 정확도에서 여러분의 모델(0.9000)은(는) 베이스라인(0.8000){verb}(판정: {word}). 차이는 +0.1000, 표준 "
+        f"테스트 정확도에서 여러분의 모델(0.9000){verb}(판정: {word}). 차이는 +0.1000, 표준 "
         "오차의 5.0배(0.0200, 예제 1,200개에 대한 대응 비교)입니다.")
 
 

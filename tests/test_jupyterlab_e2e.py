@@ -335,7 +335,7 @@ def test_a_korean_lesson_shows_korean_text_hints_and_plots_in_a_korean_font(lab,
         probe = page.locator(f"{panel} .jp-CodeCell").last
         probe.scroll_into_view_if_needed()
         output = probe.locator(".jp-OutputArea").inner_text()
-        assert "연습 9: 아직 아닙니다. 힌트: 한글 힌트입니다" in output, output
+        assert "연습 9: 다시 생각해 보세요. 힌트: 한글 힌트입니다" in output, output
         assert "Traceback" not in output and "require(" not in output, "a failed check shows its hint only"
         assert "missing glyphs: 0" in output, "the plot's Korean title was drawn with a font that has Hangul"
         assert probe.locator(".jp-OutputArea-output img").count() == 1, "the Korean-labelled plot is shown"

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import csv
+import importlib.util
 import json
 import re
 import shutil
@@ -9,7 +10,9 @@ from pathlib import Path
 
 import pytest
 import yaml
+from korean_style import colon_endings, particle_placeholders
 
+from course_utils.compare import KOREAN_VERDICTS
 from course_utils.instructor import translation
 from course_utils.instructor.translation import (
     LANGUAGE_CELL_ID, TranslationError, build_edition, cell_text, english_notebooks, load_translation, render,
@@ -24,6 +27,8 @@ INLINE_MATH = re.compile(r"(?<!\$)\$(?!\$)[^$]+?\$")  # may span a line break; d
 CODE = re.compile(r"```.*?```|`[^`]+`", re.S)
 URL = re.compile(r"\]\(([^)\s]+)\)")
 NOT_PROSE = [CODE, DISPLAY_MATH, INLINE_MATH, re.compile(r"\]\([^)]*\)"), re.compile(r"<[^>]+>")]
+# A verdict word of the comparison rule with its Korean gloss: `"level with"`(비슷함) or "ahead of"(앞섬: …).
+VERDICT_GLOSS = re.compile(r'`?"(ahead of|level with|behind)"`?\s*\(([^)]*)\)')
 
 
 def prose(text: str) -> str:
@@ -96,7 +101,10 @@ def test_glossary_terms_are_used_consistently(notebook):
                                           f"{term['en']!r}; the Korean must use {term['ko']!r} (glossary)")
         for index, term in enumerate(GLOSSARY):
             for variant in term.get("avoid", []):
-                assert variant not in korean, f"{notebook.name} cell {cell['id']}: write {term['ko']!r}, not {variant!r}"
+                found = re.search(variant, korean)
+                assert not found, f"{notebook.name} cell {cell['id']}: write {term['ko']!r}, not {found.group(0)!r}"
+            if not term.get("gloss", True):  # an everyday word: its first use needs no English in parentheses
+                continue
             text = prose(korean)
             for longer in GLOSSARY:  # 신경망 inside 순환 신경망 is the longer term's use, not its own
                 if term["ko"] in longer["ko"] and longer["ko"] != term["ko"]:
@@ -106,9 +114,71 @@ def test_glossary_terms_are_used_consistently(notebook):
                 continue
             first_use_checked.add(index)
             follows = text[at + len(term["ko"]): at + len(term["ko"]) + 60]
-            assert re.match(rf"[가-힣]{{0,2}}\s?\((?:{term['en']})", follows, re.I), (
+            # a particle (경사하강법을) or one short noun (시그모이드 뉴런, 완전 연결 층) may come before the parenthesis
+            assert re.match(rf"[가-힣]{{0,2}}(?:\s[가-힣]{{1,3}})?\s?\((?:{term['en']})", follows, re.I), (
                 f"{notebook.name} cell {cell['id']}: first use of {term['ko']!r} needs the English term in "
                 f"parentheses, e.g. '{term['ko']}({term['en'].split('|')[0]})'")
+
+
+@pytest.mark.parametrize("notebook", LESSONS, ids=lambda p: p.stem)
+def test_verdict_words_are_glossed_with_the_words_the_checkers_accept(notebook):
+    """A student may answer a verdict in Korean; the gloss the lesson gives must be the word the checker accepts."""
+    for cell, korean in cells_of(notebook):
+        for english, gloss in VERDICT_GLOSS.findall(korean):
+            word = KOREAN_VERDICTS[english]
+            assert re.match(rf"{word}(?![가-힣])", gloss), (
+                f"{notebook.name} cell {cell['id']}: \"{english}\" is glossed ({gloss}); the checkers accept {word!r}")
+
+
+@pytest.mark.parametrize("notebook", LESSONS, ids=lambda p: p.stem)
+def test_no_korean_sentence_ends_in_a_colon(notebook):
+    problems = [f"cell {cell['id']}: ...{found}" for cell, korean in cells_of(notebook) for found in colon_endings(korean)]
+    assert not problems, (f"{notebook.name}: end these sentences with a full stop (e.g. '…다음과 같습니다.') or "
+                          "rewrite them:\n" + "\n".join(problems))
+
+
+@pytest.mark.parametrize("notebook", LESSONS, ids=lambda p: p.stem)
+def test_no_particle_is_left_in_both_forms(notebook):
+    problems = [f"cell {cell['id']}: {found}" for cell, korean in cells_of(notebook)
+                for found in particle_placeholders(korean)]
+    assert not problems, f"{notebook.name}: write the one right particle:\n" + "\n".join(problems)
+
+
+def test_the_style_checks_find_colon_endings_and_particle_placeholders():
+    assert colon_endings("값은 다음과 같습니다:\n\n$$y = wx$$")
+    assert colon_endings("모멘텀은 속도를 유지합니다: $v_t = g_t$ (여기서는 0.9).")
+    assert colon_endings("$w = 2$에서 출발하면:")
+    assert colon_endings("두 가지가 있습니다:\n* 하나\n* 둘")
+    assert colon_endings("**먼저 증명하세요:** 작은 데이터셋으로")
+    assert not colon_endings("값은 다음과 같습니다.\n\n$$y = wx$$")
+    assert not colon_endings("(좌표 상승법(coordinate ascent):\n한 번에 하나씩 바꿉니다.")
+    assert not colon_endings("* **직접, 효율적으로:** 시트를 준비합니다. 힌트: 다시 보세요. 예: `a: b`")
+    assert not colon_endings("```python\nfor step in range(3):\n```\n반복합니다.")
+    assert not colon_endings("열마다: (x - min) / (max - min)")  # 마다 is a particle, not a sentence ending
+    assert len(particle_placeholders("{file}을(를) 읽고 {x}(으)로 옮깁니다. 이것이(가) 아닙니다")) == 3
+    assert not particle_placeholders("파일을 읽을 수 없습니다(손상됨). 값(이름)을 보세요.")
+
+
+def test_the_verdict_gloss_scan_reads_both_quotings():
+    text = '`"ahead of"`(앞섬: 격차가 더 넓음), "level with"(대등함), `"behind"` (뒤처짐)'
+    assert VERDICT_GLOSS.findall(text) == [("ahead of", "앞섬: 격차가 더 넓음"), ("level with", "대등함"),
+                                           ("behind", "뒤처짐")]
+
+
+def test_the_korean_readme_is_linked_names_what_exists_and_keeps_the_style():
+    """README.ko.md, the Korean student's path: every kit.py subcommand, module and linked file it names exists."""
+    repo = translation.REPO
+    text = (repo / "README.ko.md").read_text(encoding="utf-8")
+    kit = (repo / "scripts" / "kit.py").read_text(encoding="utf-8")
+    assert "[README.ko.md](README.ko.md)" in (repo / "README.md").read_text(encoding="utf-8")
+    named = re.findall(r"scripts/kit\.py (\w+)", text)
+    assert "lab" in named and set(named) <= set(re.findall(r'sub\.add_parser\("(\w+)"', kit)), named
+    assert "--language ko" in text and re.search(r'"--language", choices=\([^)]*"ko"', kit)
+    assert all(importlib.util.find_spec(module) for module in re.findall(r"python -m (course_utils(?:\.\w+)+)", text))
+    missing = [target for target in re.findall(r"\]\(([^()\s#]+)", text) if not (repo / target).exists()]
+    assert missing == []
+    prose_only = re.sub(r"^```.*?^```", "", text, flags=re.M | re.S)
+    assert colon_endings(prose_only) == [] and particle_placeholders(prose_only) == []
 
 
 def test_glossary_has_the_slides_terms():
