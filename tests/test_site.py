@@ -1,8 +1,9 @@
 """The course website (`kit.py site`, course_utils/instructor/site.py): unit tests of its pure parts (lesson order,
 pairing of the editions, solution stripping, launch bar, widget snapshots, Korean search forms, the offline guard,
-kit.py's install of requirements-docs.txt), then the real site, built once from the committed notebooks and served
-over HTTP to headless Chromium (Playwright, as tests/test_jupyterlab_e2e.py): every page loads cleanly with nothing
-from the internet, search finds English and Korean words, math is rendered, no page shows a solution, the language
+kit.py's install of requirements-docs.txt, the instructor docs' links, table of contents and language switch), then
+the real site, built once from the committed notebooks and served over HTTP to headless Chromium (Playwright, as
+tests/test_jupyterlab_e2e.py): every page (the docs pages too) loads cleanly with nothing from the internet, search
+finds English and Korean words, math is rendered, no page shows a solution or a real Planet chip, the language
 switch, Korean fonts and a phone-sized viewport. Which tests are slow is said in tests/conftest.py."""
 from __future__ import annotations
 
@@ -26,6 +27,7 @@ from test_jupyterlab_e2e import CHROMIUM, CHROMIUM_ARGS, fonts_drawing, require_
 from course_utils.instructor import site
 from course_utils.instructor.site import (SiteError, course_lessons, external_loads, flat_text, korean_search_forms,
                                           secret_phrases, site_notebook, student_path, widget_snapshot)
+from course_utils.instructor.licensed import LICENSED_TAG, NOTICE, is_licensed, ran_on_licensed_data
 from course_utils.instructor.release import notebook_text
 from course_utils.instructor.student import BEGIN, cell_source
 
@@ -35,6 +37,8 @@ NOTEBOOKS = REPO / "notebooks"
 LESSONS = course_lessons(NOTEBOOKS)
 PAGES = [(edition, lesson) for edition in site.EDITIONS for lesson in LESSONS]
 PAGE_IDS = [f"{edition}-{lesson.page[:2]}" for edition, lesson in PAGES]
+DOCS_PAGES = [f"docs/{page.relative_to(site.DOCS_DIR).with_suffix('.html').as_posix()}"
+              for page in sorted(site.DOCS_DIR.rglob("*.md"))]  # en/<page> in the built site
 
 
 # --- pure parts, no Sphinx and no browser --------------------------------------------------------------------------
@@ -215,6 +219,64 @@ def test_the_offline_guard_finds_loads_from_the_internet_but_not_links(tmp_path)
     assert not any("colab" in line or "local.js" in line for line in found)
 
 
+def docs_tree(root: Path) -> Path:
+    """A repository with a README, a source file and docs/ of two pages; returns its docs folder."""
+    (root / "src").mkdir(parents=True)
+    (root / "src" / "tool.py").write_text("")
+    (root / "README.md").write_text("# Kit\n\n## Start learning\n")
+    docs = root / "docs"
+    (docs / "guides").mkdir(parents=True)
+    (docs / "index.md").write_text("# Docs\n\n- [Zeta](guides/zeta.md)\n- [Alpha](guides/alpha.md#use)\n")
+    (docs / "guides" / "alpha.md").write_text("# Alpha\n\n## Use\n")
+    return docs
+
+
+def test_a_docs_page_keeps_links_between_pages_and_sends_other_repository_files_to_github(tmp_path):
+    docs = docs_tree(tmp_path)
+    page = docs / "guides" / "zeta.md"
+    page.write_text("# Zeta\n\nSee [README](../../README.md#start-learning), [the tool](../../src/tool.py),\n"
+                    "[src](../../src), [alpha](alpha.md#use), [Dask](https://dask.org), [below](#zeta) and `[span](nowhere.md)`.\n\n"
+                    "```\nSUBMISSIONS/[x](missing.md)\n```\n")
+    shown = site.docs_page(page, docs)
+    blob = f"{site.REPO_URL}/blob/main"
+    assert f"[README]({blob}/README.md#start-learning)" in shown and f"[the tool]({blob}/src/tool.py)" in shown
+    assert f"[src]({site.REPO_URL}/tree/main/src)" in shown
+    assert "[alpha](alpha.md#use)" in shown and "[Dask](https://dask.org)" in shown and "[below](#zeta)" in shown
+    assert "`[span](nowhere.md)`" in shown and "SUBMISSIONS/[x](missing.md)\n```" in shown  # code is left as it is
+    page.write_text("# Zeta\n\nSee [the old guide](old.md).\n")
+    with pytest.raises(SiteError, match=r"zeta\.md links to 'old\.md', which is not a file of the repository"):
+        site.docs_page(page, docs)
+
+
+def test_the_docs_index_gets_every_page_in_its_table_of_contents_in_the_order_it_links_them(tmp_path):
+    docs = docs_tree(tmp_path)
+    (docs / "guides" / "zeta.md").write_text("# Zeta\n")
+    (docs / "extra.md").write_text("# Extra, not linked from the index\n")
+    out = tmp_path / "site-source" / "docs"
+    site.write_docs(out, docs)
+    index = (out / "index.md").read_text()
+    assert index.endswith("```{toctree}\n:hidden:\n:maxdepth: 1\n\nguides/zeta\nguides/alpha\nextra\n```\n")
+    assert (out / "guides" / "alpha.md").read_text() == "# Alpha\n\n## Use\n"
+    (docs / "index.md").unlink()
+    with pytest.raises(SiteError, match=r"index\.md is missing"):
+        site.write_docs(tmp_path / "again", docs)
+
+
+def test_both_landing_pages_link_the_english_instructor_docs(tmp_path):
+    lessons = [lesson_of(tmp_path, EXERCISE)]
+    english, korean = site.landing_page(lessons, "en"), site.landing_page(lessons, "ko")
+    assert "[instructor documentation](docs/index.md)" in english
+    assert english.count("docs/index\n") == 1  # in the English table of contents
+    assert '<a href="../en/docs/index.html" hreflang="en">' in korean and "docs/index\n" not in korean
+
+
+def test_the_language_switch_of_a_docs_page_leads_to_the_other_editions_landing_page():
+    assert site.switch_href("docs/instructors/grading", "ko") == "../../../ko/index.html"
+    assert site.switch_href("docs/index", "ko") == "../../ko/index.html"
+    assert site.switch_href("03_backprop_from_scratch", "ko") == "../ko/03_backprop_from_scratch.html"
+    assert site.switch_href("index", "en") == "../en/index.html"
+
+
 def load_kit():
     spec = importlib.util.spec_from_file_location("kit_for_site_test", KIT)
     module = importlib.util.module_from_spec(spec)
@@ -306,11 +368,54 @@ def test_built_site_has_both_editions_side_by_side_and_the_student_notebooks(bui
         titles = [lesson.titles[edition] for lesson in LESSONS]
         assert all(title in landing for title in titles), "the landing page lists every lesson by its title"
         assert [landing.index(title) for title in titles] == sorted(landing.index(title) for title in titles)
-        assert site.LAB_COMMAND[edition] in landing and "docs" in landing
+        assert site.LAB_COMMAND[edition] in landing and site.STRINGS[edition]["docs_link"] in landing
         assert (built / edition / "licences.html").is_file()
         licences = flat_text("".join(parsed(built / edition / "licences.html").parts))
         assert all(word in licences for word in ("MNIST", "Kaggle", "CC0 1.0", "CC BY-SA 4.0", "MIT"))
+    for page in DOCS_PAGES:  # the instructor documentation: a section of the English edition only
+        assert (built / "en" / page).is_file() and not (built / "ko" / page).exists()
     assert external_loads(built) == []
+
+
+class TaggedCells(html.parser.HTMLParser):
+    """Per rendered cell with a given tag (myst-nb writes a cell's tags into its class as tag_<name>): its text and
+    its images."""
+
+    def __init__(self, tag: str) -> None:
+        super().__init__()
+        self.tag, self.cells, self.depth = f"tag_{tag}", [], 0
+
+    def handle_starttag(self, tag, attrs):
+        classes = (dict(attrs).get("class") or "").split()
+        if self.depth:
+            self.depth += tag == "div"
+            if tag == "img":
+                self.cells[-1]["images"].append(dict(attrs).get("src"))
+        elif tag == "div" and "cell" in classes and self.tag in classes:
+            self.depth = 1
+            self.cells.append({"text": "", "images": []})
+
+    def handle_endtag(self, tag):
+        if self.depth and tag == "div":
+            self.depth -= 1
+
+    def handle_data(self, data):
+        if self.depth:
+            self.cells[-1]["text"] += data
+
+
+@pytest.mark.parametrize("edition", site.EDITIONS)
+def test_built_site_shows_no_real_planet_chip(built, edition):
+    lesson = next(lesson for lesson in LESSONS if lesson.page.startswith("05_"))
+    committed = json.loads(lesson.notebooks[edition].read_text(encoding="utf-8"))
+    tagged = [c for c in committed["cells"] if c["cell_type"] == "code" and is_licensed(c)]
+    assert tagged and ran_on_licensed_data(committed), "lesson 05's committed run used real chips"
+    page = TaggedCells(LICENSED_TAG)
+    page.feed((built / edition / f"{lesson.page}.html").read_text(encoding="utf-8"))
+    assert len(page.cells) == len(tagged)
+    assert [cell["images"] for cell in page.cells] == [[]] * len(tagged)
+    notice = flat_text(NOTICE[edition])
+    assert all(notice in flat_text(cell["text"]) for cell in page.cells)
 
 
 @pytest.mark.parametrize("edition, lesson", PAGES, ids=PAGE_IDS)
@@ -415,6 +520,7 @@ def has_math(lesson: site.Lesson, edition: str) -> bool:
 
 
 SITE_PAGES = [("index.html", False), *[(f"{e}/{p}.html", False) for e in site.EDITIONS for p in ("index", "licences")],
+              *[(f"en/{page}", False) for page in DOCS_PAGES],
               *[(f"{edition}/{lesson.page}.html", has_math(lesson, edition)) for edition, lesson in PAGES]]
 
 

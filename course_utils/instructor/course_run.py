@@ -4,8 +4,9 @@ The main job: every notebook (or the named ones) once, with its defaults or its 
 folder (outputs/course, or outputs/course-quick for quick runs) with summary.md, results.csv, results.json and
 report.html (see course_summary); when a lesson ran on a stand-in for its data set (offline fallback, synthetic), a
 banner opens the closing lines and summary.md. `$COURSE_DATA_DIR` is checked before any notebook starts.
-`--in-place` regenerates the committed notebooks instead. Parameter grids over notebooks are
-`python -m course_utils.instructor.grid`; both share the planning, running and reporting modules of this package.
+`--in-place` regenerates the committed notebooks instead (figures of licensed data withheld: licensed.py).
+Parameter grids over notebooks are `python -m course_utils.instructor.grid`; both share the planning, running and
+reporting modules of this package.
 """
 from __future__ import annotations
 
@@ -17,6 +18,7 @@ from pathlib import Path
 
 from ..paths import check_environment_data_root, display_path
 from .cluster import add_scheduler_option, resolve_scheduler
+from .licensed import LICENSED_TAG, withhold_licensed_figures_in_file
 from .notebooks import NOTEBOOK_DIR, REPO, find_notebook, lesson_notebooks, quick_parameters
 from .plan import Run
 from .course_summary import data_banner, data_root_text, headline_text, write_course_summary
@@ -117,6 +119,9 @@ def main(argv: list[str] | None = None) -> int:
     for run in runs:
         if args.in_place and run.status == "ok":
             strip_volatile_metadata(Path(run.output))
+            if withheld := withhold_licensed_figures_in_file(Path(run.output)):  # never commit licensed data
+                print(f"  {run.notebook}: {withheld} figure(s) of real licensed data (cells tagged {LICENSED_TAG!r}) "
+                      "replaced by a notice before committing", flush=True)
             shutil.copyfile(run.output, run.source)
         elif args.in_place:
             print(f"  {run.notebook}: left unchanged; the failed run is in {display_path(Path(run.output))}")

@@ -11,6 +11,8 @@ renders the pages; a widget, which needs a kernel, is shown as a static snapshot
     OUT/index.html                  a page that links to both editions
     OUT/en/, OUT/ko/                the English and the Korean edition: a landing page, the lessons in course order,
                                     the licences page, offline search and locally served MathJax
+    OUT/en/docs/                    the instructor documentation, docs/*.md of the repository (English only): links
+                                    between its pages stay, links to other files of the repository go to GitHub
     OUT/notebooks/NN_name.ipynb     the student notebooks a lesson page offers for download (Korean: notebooks/ko/);
                                     published on the site's branch, they are what the pages' "Open in Colab" opens
 """
@@ -25,6 +27,7 @@ import shutil
 import subprocess
 import sys
 import time
+import urllib.parse
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -32,12 +35,16 @@ from typing import Any
 from ..colab import REPO_SLUG, REPO_URL
 from ..paths import display_path
 from ..results import RESULT_MIME
+from .licensed import WIDGET_STATE, WIDGET_VIEW, withhold_licensed_figures
 from .notebooks import NOTEBOOK_DIR, REPO, lesson_notebooks, read_notebook
 from .release import notebook_text, secret_lines
 from .student import SolutionMarkerError, cell_source, student_version
 from .values import RequestError
 
 DEFAULT_OUT = REPO / "build" / "site"
+DOCS_DIR = REPO / "docs"  # the instructor documentation, a section of the English edition
+DOCS_PAGE = "docs/index"  # its first page, linked from both landing pages
+MARKDOWN_LINK = re.compile(r"\]\(([^()\s]+)\)")  # [text](target) in Markdown
 EDITIONS = ("en", "ko")
 MATHJAX_PACKAGE = "sphinx-mathjax-offline"  # MathJax 3's browser build, from the registry (requirements-docs.txt)
 # The part of MathJax a page of TeX in CommonHTML loads: the component, the TeX extensions it loads on demand, fonts.
@@ -45,8 +52,6 @@ MATHJAX_PARTS = ("tex-chtml.js", "input/tex/extensions", "output/chtml/fonts/wof
 SITE_BRANCH = "gh-pages"  # .github/workflows/pages.yml publishes OUT there; Colab opens the student notebooks from it
 COLAB_SETUP = "# Colab setup"
 BADGE = re.compile(r"\[!\[Open In Colab\]\([^)]*\)\]\([^)]*\)\n*")
-WIDGET_VIEW = "application/vnd.jupyter.widget-view+json"
-WIDGET_STATE = "application/vnd.jupyter.widget-state+json"
 # Where a built page would load something from the internet: a script, style sheet, font, image or frame by URL.
 EXTERNAL_LOAD = re.compile(r"""<(?:script|img|iframe|source|audio|video|embed)\b[^>]*\bsrc=["']?(?:https?:)?//"""
                            r"""[^"'\s>]+"""
@@ -110,6 +115,7 @@ KOREAN_SEARCH_FIX = """Documentation.addTranslations({
 STRINGS: dict[str, dict[str, str]] = {
     "en": {
         "language_name": "English", "site_title": "Deep-learning course",
+        "docs_link": "instructor documentation",
         "colab": "Open in Colab", "download": "Download the notebook",
         "local": "Run locally, in a clone of the course repository:",
         "widget_note": "A static snapshot of an interactive widget, as the committed run left it: run the notebook "
@@ -118,6 +124,7 @@ STRINGS: dict[str, dict[str, str]] = {
     },
     "ko": {
         "language_name": "한국어", "site_title": "딥러닝 강의",
+        "docs_link": "강사용 문서 (영어)",
         "colab": "Colab에서 열기", "download": "노트북 내려받기",
         "local": "내 컴퓨터에서 실행하기 (강의 저장소를 clone한 폴더에서):",
         "widget_note": "대화형 위젯을 저장된 실행 결과 그대로 보여 주는 정지 화면입니다. 직접 조작하려면 노트북을 "
@@ -339,16 +346,33 @@ def korean_search_forms(word: str) -> list[str]:
     return forms
 
 
+def switch_href(pagename: str, other: str) -> str:
+    """The language switch's link from a page (Sphinx's page name, e.g. 'docs/instructors/grading') to the same
+    page in the other edition, a sibling folder; the documentation pages, which only English has, lead to its
+    landing page."""
+    up = "../" * (pagename.count("/") + 1)
+    target = "index" if pagename.startswith(DOCS_PAGE.split("/")[0] + "/") else pagename
+    return f"{up}{other}/{target}.html"
+
+
 def markdown_page(title: str, body: str) -> str:
     """A MyST markdown page."""
     return f"# {title}\n\n{body.strip()}\n"
 
 
 def lesson_list(lessons: list[Lesson], edition: str) -> str:
-    """The landing page's lesson list, one line per lesson with its title, plus the hidden table of contents."""
+    """The landing page's lesson list, one line per lesson with its title, plus the hidden table of contents (with
+    the instructor documentation in the English edition)."""
     lines = [f"- [{lesson.titles[edition]}]({lesson.page}.ipynb)" for lesson in lessons]
-    toc = "\n".join(f"{lesson.page}" for lesson in lessons)
-    return "\n".join(lines) + f"\n\n```{{toctree}}\n:hidden:\n:maxdepth: 1\n\n{toc}\nlicences\n```\n"
+    toc = "\n".join([*(lesson.page for lesson in lessons), "licences", *([DOCS_PAGE] if edition == "en" else [])])
+    return "\n".join(lines) + f"\n\n```{{toctree}}\n:hidden:\n:maxdepth: 1\n\n{toc}\n```\n"
+
+
+def docs_link(edition: str) -> str:
+    """The landing page's link to the instructor documentation: a page of the English edition, from either one."""
+    if edition == "en":
+        return f"[{STRINGS['en']['docs_link']}]({DOCS_PAGE}.md)"
+    return f'<a href="../en/{DOCS_PAGE}.html" hreflang="en">{STRINGS[edition]["docs_link"]}</a>'
 
 
 def landing_page(lessons: list[Lesson], edition: str) -> str:
@@ -389,8 +413,8 @@ Python으로 배우는 대화형 딥러닝 강의입니다. 순서대로 이어�
 
 ## 강사용
 
-모든 강의 실행, 매개변수 격자(batch) 실행, 채점, Dask, 모델 서빙, 번역에 대한 문서는 강의 저장소의
-[README]({REPO_URL}#readme)와 [docs/]({REPO_URL}/tree/main/docs) 폴더에 있습니다.
+모든 강의 실행, 매개변수 격자(batch) 실행, 채점, Dask, 모델 서빙, 번역, 웹사이트 빌드에 대한 문서는
+{docs_link("ko")}에 있습니다. 강의 저장소의 `docs/` 폴더에 있는 것과 같은 문서입니다.
 
 ## 라이선스
 
@@ -429,9 +453,8 @@ offers its student notebook for download.
 
 ## For instructors
 
-Running every lesson, parameter grids (batch runs), grading, Dask, serving a model and the translation workflow are
-documented in the course repository: its [README]({REPO_URL}#readme) and the [docs/]({REPO_URL}/tree/main/docs)
-folder.
+Running every lesson, parameter grids (batch runs), grading, Dask, serving a model, the translation workflow and
+building this site are documented in the {docs_link("en")}, the `docs/` folder of the course repository.
 
 ## Licences
 
@@ -461,8 +484,9 @@ def licences_page(edition: str) -> str:
 | NSMC (네이버 영화 리뷰 감성 말뭉치) v1.0 | 06, 07 | GitHub 저장소 `e9t/nsmc` | CC0 1.0 |
 | 유방암 진단 데이터 (Breast Cancer Wisconsin) | 08 | scikit-learn에 포함 | scikit-learn과 함께 배포됨 |
 
-강의 05의 그림은 저장된 실행이 읽은 데이터를 보여 줍니다. Planet 칩(Kaggle 대회 데이터)이 있었으면 그 칩을, 없었으면
-합성 타일을 보여 주며, 어느 쪽인지는 강의의 데이터 안내에 나옵니다.
+강의 05의 저장된 실행이 실제 Planet 칩(Kaggle 대회 데이터)으로 실행되었으면, 칩을 보여 주는 그림은 싣지 않고 그
+자리에 그 이유를 적었습니다. 키트가 칩을 재배포할 수 없기 때문입니다. 그림을 보려면 Kaggle에서 칩을 내려받아 강의를
+실행하세요. 합성 타일로 실행된 경우에는 타일 그림을 그대로 보여 줍니다. 어느 쪽인지는 강의의 데이터 안내에 나옵니다.
 """)
     return markdown_page(STRINGS["en"]["licences_title"], f"""
 - **Code** (`course_utils`, `scripts/`, `tests/`, the notebooks' code cells): [MIT licence]({code}).
@@ -481,9 +505,73 @@ and without them it runs on a stand-in and says so.
 | NSMC (Naver sentiment movie corpus) v1.0 | 06, 07 | the GitHub repository `e9t/nsmc` | CC0 1.0 |
 | Breast Cancer Wisconsin (diagnostic) | 08 | shipped with scikit-learn | distributed with scikit-learn |
 
-Lesson 05's figures show the data its committed run read: Planet's chips (the Kaggle competition's data) when it had
-them, synthetic tiles otherwise, as the lesson's data notice says.
+When lesson 05's committed run read Planet's chips (the Kaggle competition's data), the figures that would show them
+are left out, with a note saying so in their place: the kit may not redistribute the chips. Run the lesson with the
+chips from Kaggle to see them. A run on synthetic tiles shows its tiles. The lesson's data notice says which it was.
 """)
+
+
+def docs_link_target(target: str, page: Path, docs_dir: Path) -> str:
+    """Where a link of a documentation page leads in the site: unchanged for a web address, an anchor or another
+    page of docs/ (its relative .md link works there too); a link to any other file of the repository becomes
+    that file on GitHub. A link to a file that does not exist is an error that names the page."""
+    if re.match(r"[a-z][a-z0-9+.-]*:", target, re.IGNORECASE) or target.startswith("#"):
+        return target
+    path, hash_mark, fragment = target.partition("#")
+    resolved = (page.parent / urllib.parse.unquote(path)).resolve()
+    repo = docs_dir.resolve().parent
+    if not resolved.exists() or not resolved.is_relative_to(repo):
+        raise SiteError(f"{display_path(page)} links to {target!r}, which is not a file of the repository: "
+                        "fix the link.")
+    if resolved.is_relative_to(docs_dir.resolve()) and resolved.suffix == ".md":
+        return target
+    kind = "tree" if resolved.is_dir() else "blob"
+    return f"{REPO_URL}/{kind}/main/{resolved.relative_to(repo).as_posix()}{hash_mark}{fragment}"
+
+
+def docs_page(page: Path, docs_dir: Path) -> str:
+    """A documentation page as the site renders it: its links outside code blocks and code spans made to work
+    there (docs_link_target)."""
+    blocks: list[list[str]] = [[]]  # prose and fenced code blocks, alternating: blocks[0] is prose
+    for line in page.read_text(encoding="utf-8").splitlines(keepends=True):
+        fence = line.lstrip().startswith("```")
+        if fence and len(blocks) % 2:  # a fence opens a code block
+            blocks.append([])
+        blocks[-1].append(line)
+        if fence and len(blocks) % 2 == 0 and len(blocks[-1]) > 1:  # its closing fence
+            blocks.append([])
+
+    def linked(prose: str) -> str:
+        parts = prose.split("`")  # the even parts lie outside code spans
+        return "`".join(MARKDOWN_LINK.sub(lambda m: f"]({docs_link_target(m.group(1), page, docs_dir)})", part)
+                        if i % 2 == 0 else part for i, part in enumerate(parts))
+
+    return "".join(linked("".join(block)) if i % 2 == 0 else "".join(block) for i, block in enumerate(blocks))
+
+
+def docs_toctree(docs_dir: Path) -> str:
+    """The hidden table of contents appended to the documentation's index page: every other page, in the order the
+    index links them, then any it does not link, by name."""
+    index = (docs_dir / "index.md").read_text(encoding="utf-8")
+    pages = sorted(p.relative_to(docs_dir).with_suffix("").as_posix() for p in docs_dir.rglob("*.md"))
+    pages.remove("index")
+    linked = [t.split("#")[0].removesuffix(".md") for t in MARKDOWN_LINK.findall(index)]
+    order = [page for page in dict.fromkeys(linked) if page in pages] + [p for p in pages if p not in linked]
+    return "\n```{toctree}\n:hidden:\n:maxdepth: 1\n\n" + "\n".join(order) + "\n```\n"
+
+
+def write_docs(target: Path, docs_dir: Path = DOCS_DIR) -> None:
+    """Write the documentation pages (docs/**/*.md) into the English edition's project, under docs/."""
+    if not (docs_dir / "index.md").is_file():
+        raise SiteError(f"{display_path(docs_dir / 'index.md')} is missing: the landing pages link the instructor "
+                        "documentation there; restore it (git checkout docs/index.md).")
+    for page in sorted(docs_dir.rglob("*.md")):
+        text = docs_page(page, docs_dir)
+        if page == docs_dir / "index.md":
+            text = text.rstrip("\n") + "\n" + docs_toctree(docs_dir)
+        out = target / page.relative_to(docs_dir)
+        out.parent.mkdir(parents=True, exist_ok=True)
+        out.write_text(text, encoding="utf-8")
 
 
 ROOT_PAGE = """<!DOCTYPE html>
@@ -533,8 +621,9 @@ def write_shared_files(source: Path) -> None:
 
 
 def write_sources(lessons: list[Lesson], source: Path, site: Path) -> None:
-    """Write each edition's Sphinx project (conf.py, landing and licences pages, the lessons' site notebooks) under
-    source/<edition>/, the files they share, and the student notebooks under site/notebooks/."""
+    """Write each edition's Sphinx project (conf.py, landing and licences pages, the lessons' site notebooks, and in
+    English the documentation pages) under source/<edition>/, the files they share, and the student notebooks under
+    site/notebooks/."""
     write_shared_files(source)
     for edition in EDITIONS:
         folder = source / edition
@@ -545,8 +634,11 @@ def write_sources(lessons: list[Lesson], source: Path, site: Path) -> None:
             f"globals().update(settings({edition!r}))\n", encoding="utf-8")
         (folder / "index.md").write_text(landing_page(lessons, edition), encoding="utf-8")
         (folder / "licences.md").write_text(licences_page(edition), encoding="utf-8")
+        if edition == "en":
+            write_docs(folder / "docs")
         for lesson in lessons:
             instructor = read_notebook(lesson.notebooks[edition])
+            withhold_licensed_figures(instructor, edition)  # committed withheld already; a notebook that is not, too
             page = site_notebook(instructor, lesson, edition)
             (folder / lesson.name).write_text(json.dumps(page, ensure_ascii=False), encoding="utf-8")
             target = site / student_path(lesson, edition)

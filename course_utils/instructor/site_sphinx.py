@@ -9,7 +9,7 @@ from sphinx.application import Sphinx
 from sphinx.search import SearchLanguage
 
 from ..colab import REPO_URL
-from .site import EDITIONS, ICON, KOREAN_SEARCH_JS, STRINGS, SWITCH_TEMPLATE, korean_search_forms
+from .site import EDITIONS, ICON, KOREAN_SEARCH_JS, STRINGS, SWITCH_TEMPLATE, korean_search_forms, switch_href
 
 
 class KoreanSearch(SearchLanguage):
@@ -61,6 +61,7 @@ def settings(edition: str) -> dict[str, Any]:
         },
         "mathjax_path": "mathjax/tex-chtml.js",  # served from _static: the site works offline
         "myst_enable_extensions": ["dollarmath"],  # the lessons' $...$ and $$...$$, as Jupyter reads them
+        "myst_heading_anchors": 3,  # links to a heading (grading.md#hidden-checks) work as on GitHub
         "nb_execution_mode": "off",  # the committed outputs, never a re-execution
         "nb_ipywidgets_js": {},  # widgets are static snapshots (site.widget_snapshot), never the CDN widget manager
         "nb_merge_streams": True,
@@ -73,10 +74,10 @@ def other_edition(edition: str) -> str:
 
 
 def switch_context(app: Sphinx, pagename: str, templatename: str, context: dict, doctree: Any) -> None:
-    """Give every page the link to the same page in the other edition (a sibling folder of this one)."""
+    """Give every page the link to the same page in the other edition (a sibling folder of this one); the
+    documentation pages, which only the English edition has, link the other edition's landing page."""
     other = other_edition(app.config.language)
-    up = "../" * (pagename.count("/") + 1)
-    context["course_switch"] = {"href": f"{up}{other}/{pagename}.html", "language": other,
+    context["course_switch"] = {"href": switch_href(pagename, other), "language": other,
                                 "label": STRINGS[other]["language_name"]}
 
 

@@ -9,6 +9,7 @@ A translation file holds, for each markdown cell keyed by the cell's id, the Kor
 source it translates. Code cells, parameters and outputs are copied from the English notebook, so both editions run
 the same code and show the same results; a setup cell added after the Colab cell switches course_utils to Korean,
 and parameter defaults that point outside the notebooks folder ("../requirements.txt") point one folder further up.
+Figures of real licensed data (cells tagged licensed-data) are withheld, their notice in Korean (licensed.py).
 """
 from __future__ import annotations
 
@@ -24,6 +25,7 @@ from pathlib import Path
 import yaml
 
 from course_utils.colab import REPO_SLUG
+from course_utils.instructor.licensed import withhold_licensed_figures
 
 REPO = Path(__file__).resolve().parents[2]
 NOTEBOOK_DIR = REPO / "notebooks"
@@ -175,12 +177,14 @@ def cell_text_of(cells: dict[str, dict[str, str]], cell_id: str) -> str:
 
 
 def build_edition(notebook: Path, language: str = "ko") -> dict:
-    """Return the translated notebook: English code and outputs, translated markdown, the language cell."""
+    """Return the translated notebook: English code and outputs (licensed figures withheld), translated markdown, the
+    language cell."""
     status = translation_status(notebook, language)
     if not status.complete:
         raise TranslationError(status.describe() + f" — update {translation_path(notebook, language).relative_to(REPO)}.")
     cells = load_translation(translation_path(notebook, language))
     nb = copy.deepcopy(json.loads(notebook.read_text(encoding="utf-8")))
+    withhold_licensed_figures(nb, language)  # figures of real licensed data: a notice in this language instead
     for cell in nb["cells"]:
         if cell["cell_type"] == "markdown":
             cell["source"] = _lines(localise_links(cell_text_of(cells, cell["id"]), language))
