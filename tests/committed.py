@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 from functools import lru_cache
 from pathlib import Path
 
@@ -37,8 +38,12 @@ def source(name: str) -> Path:
 
 
 @lru_cache(maxsize=None)
+def _notebook(path: Path) -> dict:
+    return json.loads(path.read_text(encoding="utf-8"))
+
+
 def _cells(path: Path) -> tuple[dict, ...]:
-    return tuple(json.loads(path.read_text(encoding="utf-8"))["cells"])
+    return tuple(_notebook(path)["cells"])
 
 
 def cells(name: str) -> tuple[dict, ...]:
@@ -74,3 +79,18 @@ def code(name: str, source_contains: str) -> str:
     matches = ["".join(c["source"]) for c in cells(name) if c["cell_type"] == "code" and source_contains in "".join(c["source"])]
     assert len(matches) == 1, f"{len(matches)} code cells of {name} contain {source_contains!r}"
     return matches[0]
+
+
+def printed_line(name: str, source_contains: str, pattern: str) -> str:
+    """The one line printed by the code cell whose source contains a string that matches a regular expression."""
+    lines = [line for line in printed(name, source_contains).splitlines() if re.match(pattern, line)]
+    assert len(lines) == 1, f"the cell of {name} with {source_contains!r} printed {len(lines)} lines like {pattern!r}"
+    return lines[0]
+
+
+def widget_states(name: str, model_name: str) -> list[dict]:
+    """The saved state of each widget of one model class ("CheckboxModel", ...) as the run left it: nbclient, which
+    runs the lessons, stores the state of every widget a run created in the notebook's metadata."""
+    saved = _notebook(source(name))["metadata"].get("widgets", {}).get("application/vnd.jupyter.widget-state+json")
+    assert saved, f"{name} holds no saved widget state: save it from a run that showed its widgets"
+    return [model["state"] for model in saved["state"].values() if model["model_name"] == model_name]

@@ -3,10 +3,11 @@ from __future__ import annotations
 
 import re
 
+import matplotlib.pyplot as plt
 import numpy as np
 
 from committed import code, printed, results
-from course_utils.optim_demos import bumpy_gradient, gradient_descent
+from course_utils.optim_demos import bumpy_function, bumpy_gradient, gradient_descent, plot_path_1d
 
 NAME = "02_gradient_descent"
 
@@ -29,10 +30,19 @@ def test_stochastic_and_minibatch_runs_get_closer_to_the_bottom_than_full_batch_
 
 
 def test_a_small_rate_stays_in_the_local_minimum_and_a_larger_one_jumps_over_and_keeps_bouncing():
-    source = code(NAME, "bumpy_gradient, 2.0")
-    assert "zip(axes, (0.01, 0.12))" in source and "gradient_descent(bumpy_gradient, 2.0, rate, 60)" in source
-    small = gradient_descent(bumpy_gradient, 2.0, 0.01, 60)[:, 0]
-    large = gradient_descent(bumpy_gradient, 2.0, 0.12, 60)[:, 0]
+    """Run the figure's cell and check the two paths it draws."""
+    drawn = []
+
+    def recorded(*args):
+        drawn.append((args[2], gradient_descent(*args)))
+        return drawn[-1][1]
+
+    exec(code(NAME, "bumpy_gradient, 2.0"), {"plt": plt, "gradient_descent": recorded, "bumpy_gradient": bumpy_gradient,
+                                              "bumpy_function": bumpy_function, "plot_path_1d": plot_path_1d})
+    plt.close("all")
+    (small_rate, small), (large_rate, large) = drawn
+    assert small_rate < large_rate, "the left panel shows the small rate"
+    small, large = small[:, 0], large[:, 0]
     assert abs(small[-1] - 1.35) < 0.01, "the small rate ends in the local minimum near w = 1.35"
     assert (large[-10:] < 0).all(), "the larger rate crosses the hill into the deeper valley on the left"
     assert np.ptp(large[-10:]) > 0.1, "and keeps bouncing there instead of settling"

@@ -1,11 +1,10 @@
 """Lesson 04 (overfitting, capacity, honest evaluation): quick papermill run, checked through its recorded results."""
 from __future__ import annotations
 
-import json
-
 import pytest
 
-from notebook_runner import error_outputs, notebook_path, quick_parameters, run_quick
+from committed import widget_states
+from notebook_runner import error_outputs, quick_parameters, run_quick
 
 NAME = "04_overfitting_curves"
 CHANCE = 0.1
@@ -62,8 +61,7 @@ def test_binary_inspection_measures_are_probabilities_above_chance(results):
     assert 0.2 < results["defect_test_average_precision"] <= 1.0
 
 
-def test_notebook_uses_course_utils_for_cross_validation():
-    source = "\n".join("".join(c["source"]) for c in json.loads(notebook_path(NAME).read_text())["cells"]
-                       if c["cell_type"] == "code")
-    assert "cross_validate(" in source and "kfold_indices(" in source
-    assert "widgets.FloatSlider" in source and "precision_recall_curve(" in source
+def test_threshold_slider_is_an_ipywidget():
+    """The committed run created the threshold slider as an ipywidgets FloatSlider, which Colab and JupyterLab show."""
+    [slider] = widget_states(NAME, "FloatSliderModel")
+    assert slider["description"] == "threshold" and 0 < slider["min"] < slider["max"] < 1
