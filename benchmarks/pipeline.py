@@ -129,8 +129,10 @@ def time_interleaved(args: argparse.Namespace, x: torch.Tensor, y: torch.Tensor,
     train_epoch(*new_model_and_optimizer(args.hidden, args.adam), precomputed)  # untimed: start-up costs land here
     for repeat in range(args.repeats):
         for name in rotated(list(times), repeat):
-            batches = {OURS: lambda: TensorBatches(x, y, BATCH, shuffle=True, seed=repeat),
-                       USUAL: lambda: loader, COMPUTE: lambda: precomputed}[name]()
+            if name == OURS:
+                batches = TensorBatches(x, y, BATCH, shuffle=True, seed=repeat)
+            else:
+                batches = loader if name == USUAL else precomputed
             times[name].append(train_epoch(*new_model_and_optimizer(args.hidden, args.adam), batches))
     return times
 

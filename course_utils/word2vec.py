@@ -74,9 +74,11 @@ def skipgram_pairs(
         for offset in range(1, window + 1):
             valid = np.arange(n - offset)
             left = valid[spans[valid] >= offset]  # center i sees i + offset
-            centers.append(ids[left]); contexts.append(ids[left + offset])
+            centers.append(ids[left])
+            contexts.append(ids[left + offset])
             right = valid[spans[valid + offset] >= offset]  # center i + offset sees i
-            centers.append(ids[right + offset]); contexts.append(ids[right])
+            centers.append(ids[right + offset])
+            contexts.append(ids[right])
     if not centers:
         raise ValueError("No (center, context) pairs: the sentences are too short or all tokens are unknown.")
     return torch.from_numpy(np.stack([np.concatenate(centers), np.concatenate(contexts)], axis=1))

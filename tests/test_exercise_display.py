@@ -6,6 +6,7 @@ from __future__ import annotations
 import nbformat
 import pytest
 from IPython.core.interactiveshell import InteractiveShell
+from papermill.exceptions import PapermillExecutionError
 
 from course_utils.exercises import stop_note
 from course_utils.instructor.execution import execute_notebook
@@ -44,8 +45,9 @@ def test_a_failed_check_in_an_executed_notebook_stores_only_the_hint(tmp_path):
     nb.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3", "language": "python"}
     source, output = tmp_path / "check.ipynb", tmp_path / "out.ipynb"
     nbformat.write(nb, source)
-    with pytest.raises(Exception):
+    with pytest.raises(PapermillExecutionError) as failed:
         execute_notebook(source, output, {}, cwd=tmp_path, timeout=60)
+    assert failed.value.ename == "ExerciseFailed", "the run must stop at the failed check, not at another error"
     executed = nbformat.read(output, as_version=4)
     check = next(c for c in executed.cells if c.cell_type == "code" and "require(" in c.source and "import" not in c.source)
     error = check.outputs[0]

@@ -25,7 +25,10 @@ def other(verdict: str) -> str:
 
 def test_learning_rate_experiment(capsys):
     x, y = make_linear_data(100, weight=2.0, bias=1.0, noise=0.5, seed=0)
-    grad = lambda p: linear_gradients(p[0], p[1], x, y)
+
+    def grad(p):
+        return linear_gradients(p[0], p[1], x, y)
+
     paths = {rate: optimize(grad, [-1.0, -2.0], "sgd", rate, 40) for rate in RATES}
     stable = max(r for r, p in paths.items() if linear_cost(*p[-1], x, y) < linear_cost(*p[0], x, y))
     assert stable < max(RATES), "the case must contain a rate that blows up"
@@ -65,7 +68,10 @@ def test_hidden_units_experiment(digits, capsys):
 
 
 def test_dropout_experiment(capsys):
-    rerun = lambda: 0.11
+
+    def rerun():
+        return 0.11
+
     gaps, baseline = [0.11, 0.10, 0.12], [0.15, 0.16, 0.14]
     truth = compare_runs(gaps, baseline, "a", "b").verdict
     check_dropout_experiment(gaps, truth, baseline, rerun, 3)
@@ -82,7 +88,10 @@ def test_augmentation_experiment(capsys):
     torch.manual_seed(0)
     x_val, y_val = torch.randn(80, 12), (torch.rand(80, 5) > 0.6).float()
     mine, base = nn.Linear(12, 5), nn.Linear(12, 5)
-    per_chip = lambda m: fbeta_per_image(apply_thresholds(torch.sigmoid(m(x_val)).detach(), 0.5), y_val)
+
+    def per_chip(m):
+        return fbeta_per_image(apply_thresholds(torch.sigmoid(m(x_val)).detach(), 0.5), y_val)
+
     truth = compare_paired(per_chip(mine), per_chip(base), "a", "b").verdict
     check_augmentation_experiment(mine, per_chip(mine).mean().item(), truth, base, x_val, y_val)
     assert "correct" in capsys.readouterr().out

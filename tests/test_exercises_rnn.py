@@ -25,7 +25,10 @@ def experiment():
     torch.manual_seed(0)
     ids, labels = torch.randint(1, 50, (300, 12)), torch.randint(0, 2, (300,))
     small, baseline = RNNClassifier(50, 8, 16), RNNClassifier(50, 8, 32)
-    correct = lambda m: (predict(m, ids).argmax(1) == labels).numpy()
+
+    def correct(m):
+        return (predict(m, ids).argmax(1) == labels).numpy()
+
     truth = compare_paired(correct(small), correct(baseline), "small", "baseline").verdict
     return ids, labels, small, baseline, float(correct(small).mean()), truth
 

@@ -16,7 +16,7 @@ from course_utils.instructor import sandbox
 from course_utils.instructor.grade import grade_class
 from course_utils.instructor.values import RequestError
 
-from test_grade import (CHECK_1, FIXTURES, LESSON, LIMITS, SOLUTION_1, SOLUTION_2, code, full, insert_after,
+from test_grade import (FIXTURES, LESSON, LIMITS, SOLUTION_1, SOLUTION_2, code, full, insert_after,
                         replace_source, save, solved, untouched)
 
 WORKS, WHY = sandbox.available()
@@ -89,7 +89,7 @@ def hostile(tmp_path_factory):
 
 
 def test_writes_into_the_checkers_the_repository_and_the_gradebook_change_nothing(hostile):
-    out, first, second, changed, _ = hostile
+    _, first, second, changed, _ = hostile
     assert changed == {REPO / "README.md": False, CHECKER: False}
     assert first["a attacker writes"][2:] == (0.0, 0.0)
     for graded in (first, second):  # fair students graded after the attack keep their exact grades
@@ -166,4 +166,4 @@ def test_no_sandbox_no_grades_unless_unsafe(tmp_path, monkeypatch):
     assert "user namespaces" in str(refused.value)
     grade_class(subs, ["92"], tmp_path / "out", limits=LIMITS, notebook_dir=FIXTURES, progress=False, unsafe=True)
     status, reason, one, two = grades(tmp_path / "out")["someone"]
-    assert (one, two) == (1.0, 1.0) and "without isolation" in reason
+    assert status == "graded" and (one, two) == (1.0, 1.0) and "without isolation" in reason

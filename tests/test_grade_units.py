@@ -159,7 +159,7 @@ def test_a_feedback_page_shows_the_answer_cell_hint_and_points_but_never_the_sol
 def test_the_class_report_plots_the_points_per_exercise(tmp_path):
     from course_utils.instructor.grade_report import CATEGORIES, exercise_counts
 
-    out, lesson = fixture_class(tmp_path)
+    out, _ = fixture_class(tmp_path)
     svg = (out / "plots" / "92-exercises.svg").read_text(encoding="utf-8")
     assert svg.startswith("<?xml") and "1. hours" in svg and "2. relu" in svg and len(svg) < 60_000
     assert 'src="plots/92-exercises.svg"' in (out / "report.html").read_text(encoding="utf-8")

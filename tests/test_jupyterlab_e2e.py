@@ -313,7 +313,7 @@ def fonts_drawing(page, selector: str) -> tuple[str, list[str]]:
 
 def test_a_korean_lesson_shows_korean_text_hints_and_plots_in_a_korean_font(lab, browser):
     """The Korean edition in JupyterLab: markdown, a hint and a plot in Korean, drawn with a font that has Hangul."""
-    base, token, root = lab
+    base, token, _ = lab
     assert KOREAN.is_file(), "build the Korean edition: python -m course_utils.instructor.translation build"
     korean_fonts = subprocess.run(["fc-list", ":lang=ko", "family"], capture_output=True, text=True).stdout
     assert korean_fonts.strip(), "no Korean font installed: .ci/install_browser.sh installs fonts-nanum"

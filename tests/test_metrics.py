@@ -66,6 +66,7 @@ def test_pr_curve_merges_tied_scores():
     precision, recall, thresholds = precision_recall_curve([0.5, 0.5, 0.2], [1, 0, 1])
     assert thresholds.tolist() == [0.5, 0.2]
     assert precision.tolist() == [0.5, pytest.approx(2 / 3)]
+    assert recall.tolist() == [0.5, 1.0]  # both tied scores count at 0.5: one of the two positives found
 
 
 def test_average_precision_is_one_for_perfect_ranking_and_lower_otherwise():

@@ -51,7 +51,7 @@ def test_unknown_optimiser_is_named():
 
 @pytest.mark.parametrize("method", ["sgd", "momentum", "adam"])
 def test_hand_written_optimisers_match_torch_optim(method):
-    f, grad = od.elongated_bowl(10.0)
+    _, grad = od.elongated_bowl(10.0)
     start = [1.5, -0.8]
     path = od.optimize(grad, start, method, 0.05, 20)
     p = torch.tensor(start, dtype=torch.float64, requires_grad=True)

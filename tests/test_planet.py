@@ -379,6 +379,7 @@ def test_channel_stats_and_normalize():
     images[:, 0] = 255
     mean, std = channel_stats(images)
     assert mean == pytest.approx([1.0, 0.0, 0.0])
+    assert std == pytest.approx([1e-6] * 3, rel=1e-3), "a constant channel's std is floored: Normalize never divides by 0"
     out = Normalize([0.5, 0.5, 0.5], [0.5, 0.5, 0.5])(images)
     assert out[:, 0].eq(1).all() and out[:, 1].eq(-1).all()
 
@@ -442,7 +443,7 @@ def test_augmented_batches_change_images_but_not_targets():
 def test_receptive_field():
     assert receptive_field([3, 2] * 4, [1, 2] * 4) == 46
     assert receptive_field([3, 3], [1, 1]) == 5
-    with pytest.raises(ValueError):
+    with pytest.raises(ValueError, match="one stride per kernel size"):
         receptive_field([3], [1, 1])
 
 

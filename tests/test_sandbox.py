@@ -136,7 +136,7 @@ def test_the_command_dies_with_its_launcher(tmp_path):
         assert inside, "the sandboxed command did not start"
         os.kill(launcher.pid, signal.SIGKILL)
         launcher.wait(10)
-        gone, alive = psutil.wait_procs(inside, timeout=10)
+        _, alive = psutil.wait_procs(inside, timeout=10)
         assert not alive
     finally:
         if launcher.poll() is None:

@@ -140,7 +140,7 @@ def test_health_and_model_info(server: ServerProcess) -> None:
 
 def test_png_jpeg_upload_and_json_match_in_process_model(server: ServerProcess, mnist_model, digits) -> None:
     _, model = mnist_model
-    images, labels = digits
+    images, _ = digits
     for i in range(4):
         image = images[i].numpy()
         probs = expected_probs(model, images[i : i + 1])

@@ -81,7 +81,7 @@ def finish(process: subprocess.Popen, seconds: float) -> tuple[int, str]:
         code = process.wait(seconds)
     except subprocess.TimeoutExpired:
         os.killpg(process.pid, signal.SIGKILL)
-        raise AssertionError(f"the command did not end within {seconds} s of the signal")
+        raise AssertionError(f"the command did not end within {seconds} s of the signal") from None
     return code, process.log.read_text(errors="replace")
 
 

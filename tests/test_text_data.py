@@ -108,7 +108,7 @@ def test_shared_layout_with_unofficial_train_file_is_labelled_honestly(tmp_path,
         handle.write(nsmc_text(50_000))
     monkeypatch.setitem(text_data.NSMC_SHA256, "ratings_test.txt", sha(nsmc_text(50_000)))  # .gz: content digest
     train, test, official = find_nsmc_files(folder)
-    assert not official and train.name.endswith("unofficial.txt.gz")
+    assert not official and train.name.endswith("unofficial.txt.gz") and test.name == "ratings_test.txt.gz"
     corpus = load_nsmc(tmp_path, download=False)
     assert corpus.score_note == UNOFFICIAL_SCORE_NOTE
     assert "unofficial" in corpus.name and len(corpus.train) == 40

@@ -88,7 +88,7 @@ def test_pad_truncate_pads_at_the_end_and_keeps_the_start():
 def test_length_for_coverage():
     assert length_for_coverage(list(range(1, 101)), 0.95) == 96
     assert length_for_coverage([3, 3, 3], 1.0) == 3
-    with pytest.raises(ValueError):
+    with pytest.raises(ValueError, match="coverage must be in"):
         length_for_coverage([1, 2], 0)
 
 

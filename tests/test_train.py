@@ -93,7 +93,7 @@ def test_resumed_training_continues_exactly_like_an_uninterrupted_run(tmp_path):
 def test_resume_keeps_the_best_parameters_saved_before_the_interruption(tmp_path):
     # lr=0.5 SGD makes the validation loss best early; a resume that forgets the checkpoint's best model
     # would restore epoch-2 (or later) parameters instead.
-    model, train, val, opt = setup(lr=0.5)
+    model, train, _, opt = setup(lr=0.5)
     x, y = blobs()
     flipped = TensorBatches(x[300:], (y[300:] + 1) % 3, 100)  # validation labels the model learns to get wrong
     reference = fit(model, train, flipped, nn.CrossEntropyLoss(), opt, 4, verbose=False)

@@ -92,7 +92,7 @@ def test_from_scratch_skipgram_separates_topics_and_agrees_with_gensim():
 def test_gensim_hierarchical_softmax_and_cbow_run():
     model, _ = train_gensim(corpus(100), sg=False, hs=True, vector_size=8, min_count=1, epochs=2, workers=1)
     assert model.hs == 1 and model.negative == 0 and model.sg == 0
-    with pytest.raises(ValueError):
+    with pytest.raises(ValueError, match="at least one tokenized sentence"):
         train_gensim([], sg=True)
 
 

@@ -21,7 +21,7 @@ def _check_derivative(name: str, fn: Callable, torch_fn: Callable, prime: Callab
         answer = prime(GRID.copy())
     except Exception as exc:  # the student's code may fail in any way
         raise ExerciseFailed(t("{exercise}: calling your function on an array failed ({error}: {detail}). Hint: {hint}",
-                               exercise=name, error=type(exc).__name__, detail=exc, hint=shape_hint))
+                               exercise=name, error=type(exc).__name__, detail=exc, hint=shape_hint)) from None
     require_answer(answer, name)
     values = np.asarray(answer, dtype=float)
     require(values.shape == GRID.shape, name, t("return one slope per element of z (shape {expected}, got {got}). {hint}",

@@ -45,7 +45,7 @@ def check_absolute_error_gradients(gradients: Callable | None) -> None:
             dw, db = (float(v) for v in answer)
         except (TypeError, ValueError) as exc:
             raise ExerciseFailed(t("{exercise}: your function should return two numbers (dC/dw, dC/db); calling it "
-                                   "failed: {error}", exercise=name, error=exc))
+                                   "failed: {error}", exercise=name, error=exc)) from None
         tw, tb = torch.tensor(w, requires_grad=True, dtype=torch.float64), torch.tensor(b, requires_grad=True, dtype=torch.float64)
         (tw * torch.from_numpy(x) + tb - torch.from_numpy(y)).abs().mean().backward()
         true_w, true_b = tw.grad.item(), tb.grad.item()
@@ -78,7 +78,7 @@ def check_momentum_step(step: Callable | None) -> None:
             w, velocity = (np.asarray(v, dtype=float) for v in answer)
         except (TypeError, ValueError) as exc:
             raise ExerciseFailed(t("{exercise}: momentum_step should return (new_w, new_velocity); calling it failed: "
-                                   "{error}", exercise=name, error=exc))
+                                   "{error}", exercise=name, error=exc)) from None
         optimizer.zero_grad()
         (0.5 * (p[0] ** 2 + condition * p[1] ** 2)).backward()
         optimizer.step()

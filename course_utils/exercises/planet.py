@@ -4,6 +4,7 @@ from __future__ import annotations
 import math
 from typing import Any
 
+import numpy as np
 import torch
 
 from ..i18n import t
@@ -77,7 +78,11 @@ def check_augmentation_experiment(model: Any, val_f2: float | None, verdict: str
     name = t("Exercise 4 (augmentation experiment)")
     require_answer(model, name)
     require(model is not baseline, name, t("train a new model without augmentation; this is the lesson's own CNN."))
-    per_chip = lambda m: fbeta_per_image(apply_thresholds(torch.sigmoid(predict(m, x_val)), 0.5), y_val).numpy()
+
+    def per_chip(m: Any) -> np.ndarray:
+        """F2 of each validation chip for model m at threshold 0.5."""
+        return fbeta_per_image(apply_thresholds(torch.sigmoid(predict(m, x_val)), 0.5), y_val).numpy()
+
     mine = per_chip(model)
     require_own_score(val_f2, mine.mean, name)
     require_verdict(verdict, paired_verdict(mine, per_chip(baseline)), name,

@@ -46,7 +46,7 @@ import sys
 import tempfile
 import time
 import uuid
-from concurrent.futures import ThreadPoolExecutor, as_completed
+from concurrent.futures import ThreadPoolExecutor
 from contextlib import ExitStack
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -618,8 +618,8 @@ def grade_class(submissions_path: Path, lesson_names: list[str], out: Path, *, w
             workers = max(1, min(workers, len(todo) or 1))
             where = f"on the Dask scheduler {scheduler}" if scheduler else f"{workers} at a time"
             if progress:
-                print(f"{len(submissions)} submission(s) of {', '.join(l.name for l in lessons)}: {len(todo)} to "
-                      f"grade, {len(submissions) - len(todo)} unchanged since graded; {where}", flush=True)
+                print(f"{len(submissions)} submission(s) of {', '.join(lesson.name for lesson in lessons)}: "
+                      f"{len(todo)} to grade, {len(submissions) - len(todo)} unchanged since graded; {where}", flush=True)
             with ExitStack() as stack:  # Ctrl-C/SIGTERM: queued ones cancelled, running ones killed (stopping)
                 stop = stack.enter_context(stopping.stoppable(
                     "stopping: no new grading starts, running notebooks are killed; finished grades are stored"))
@@ -656,7 +656,7 @@ def grade_class(submissions_path: Path, lesson_names: list[str], out: Path, *, w
             graded_now = dict.fromkeys(s.student for s in submissions)
             summary.update(roster=str(class_roster.path) if class_roster else "", students=len(table.students),
                            not_on_roster=[s for s in table.not_on_roster() if s in graded_now],
-                           no_submission=[f"{s} / {l}" for s, l in table.missing()])
+                           no_submission=[f"{s} / {lesson}" for s, lesson in table.missing()])
             write_outputs(out, table, summary, safe_name)
             save_roster(class_roster, out)
         finally:

@@ -147,7 +147,7 @@ def class_table(gradings: Iterable[Grading], lessons: Iterable[Lesson] = (), ros
         latest = {key: with_penalty(g, policy) for key, g in latest.items()}
     given = {lesson.name: lesson for lesson in lessons}
     names = sorted({lesson for _, lesson in latest} | set(given))
-    columns = [lesson_columns(name, [g for (_, l), g in latest.items() if l == name], given.get(name))
+    columns = [lesson_columns(name, [g for (_, lesson), g in latest.items() if lesson == name], given.get(name))
                for name in names]
     prefixes = [lesson_prefix(c.name) for c in columns]
     for column, prefix in zip(columns, prefixes):
@@ -251,7 +251,7 @@ def main(argv: list[str] | None = None) -> int:
         return 0
     missing, strangers = table.missing(), table.not_on_roster()
     print(f"{display_path(output)}: {len(table.students)} student(s), lesson(s) "
-          f"{', '.join(l.name for l in table.lessons) or 'none'}; {len(missing)} lesson(s) with no submission"
+          f"{', '.join(lesson.name for lesson in table.lessons) or 'none'}; {len(missing)} lesson(s) with no submission"
           + (f"; {len(strangers)} student(s) not on the roster: {', '.join(strangers)}" if strangers else ""))
     return 0
 

@@ -48,10 +48,11 @@ def parse_assignments(given: list[str], table: ClassTable) -> dict[str, str]:
     found = {}
     for item in given:
         lesson, _, number = item.partition("=")
-        matches = [l.name for l in table.lessons if lesson.strip() in (l.name, l.prefix)]
+        matches = [known.name for known in table.lessons if lesson.strip() in (known.name, known.prefix)]
         if not number.strip().isdigit() or len(matches) != 1:
             raise RequestError(f"--assignment {item!r}: write LESSON=ID with a lesson of the gradebook "
-                               f"({', '.join(l.prefix for l in table.lessons)}) and Canvas's numeric assignment id.")
+                               f"({', '.join(known.prefix for known in table.lessons)}) and Canvas's numeric "
+                               "assignment id.")
         found[matches[0]] = number.strip()
     return found
 
@@ -65,9 +66,9 @@ def identified(table: ClassTable, fields: tuple[str, ...]) -> tuple[list[str], l
 
 def canvas_rows(table: ClassTable, assignments: dict[str, str]) -> tuple[list[list[str]], list[str]]:
     """The rows of a Canvas import file, and its warnings."""
-    header = CANVAS_STUDENT_COLUMNS + [f"{l.name} ({assignments[l.name]})" if l.name in assignments else l.name
-                                       for l in table.lessons]
-    rows = [header, ["Points Possible", "", "", "", ""] + [points(l.max_points) for l in table.lessons]]
+    header = CANVAS_STUDENT_COLUMNS + [f"{lesson.name} ({assignments[lesson.name]})" if lesson.name in assignments
+                                       else lesson.name for lesson in table.lessons]
+    rows = [header, ["Points Possible", "", "", "", ""] + [points(lesson.max_points) for lesson in table.lessons]]
     known, unknown = identified(table, ("id", "sis_user_id", "sis_login_id"))
     for student in known:
         row = table.roster.rows[student]  # type: ignore[union-attr]
@@ -113,10 +114,10 @@ def write_lms(target: Path | TextIO, table: ClassTable, fmt: str, lesson: str | 
     if fmt == "canvas":
         rows, found = canvas_rows(table, parse_assignments(list(assignments), table))
     elif fmt == "moodle":
-        chosen = [l for l in table.lessons if lesson in (l.name, l.prefix)] if lesson else table.lessons
+        chosen = [known for known in table.lessons if lesson in (known.name, known.prefix)] if lesson else table.lessons
         if len(chosen) != 1:
             raise RequestError("A Moodle grading worksheet holds one assignment: name its lesson with --lesson "
-                               f"({', '.join(l.prefix for l in table.lessons) or 'none in the gradebook'}).")
+                               f"({', '.join(known.prefix for known in table.lessons) or 'none in the gradebook'}).")
         rows, found = moodle_rows(table, chosen[0])
     else:
         raise RequestError(f"Unknown LMS format {fmt!r}; choose {' or '.join(FORMATS)}.")
