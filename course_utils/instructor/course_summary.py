@@ -54,7 +54,7 @@ HEADLINES: dict[str, dict[str, str]] = {
 }
 FALLBACK_HEADLINES = 3
 # The cell whose first image is each lesson's key figure in report.html; other notebooks show their first image.
-KEY_FIGURES = {"01": "9e01e19f", "02": "61ce942b", "03": "a3ba09b8", "04": "753cc697", "05": "f16af3b5",
+KEY_FIGURES = {"01": "9e01e19f", "02": "61ce942b", "03": "a3ba09b8", "04": "753cc697", "05": "22dd5cbf",
                "06": "00f7ac47", "07": "916f6f79", "08": "d44c8872"}
 FIGURE_WIDTH = 560  # pixels: figures are downscaled to this width at most, so the report stays light
 PROFILE_NOTES = {
