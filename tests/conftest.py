@@ -194,3 +194,17 @@ def http_folder(tmp_path: Path):
     finally:
         server.shutdown()
         server.server_close()
+
+
+@pytest.fixture(scope="module")
+def browser():
+    """A headless Chromium (Playwright) for the JupyterLab and website tests; skipped or failed as
+    test_jupyterlab_e2e.require_chromium says when it is not installed."""
+    from playwright.sync_api import sync_playwright
+    from test_jupyterlab_e2e import CHROMIUM, CHROMIUM_ARGS, require_chromium
+
+    require_chromium()
+    with sync_playwright() as playwright:
+        chromium = playwright.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS, headless=True)
+        yield chromium
+        chromium.close()

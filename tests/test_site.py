@@ -22,7 +22,7 @@ from types import SimpleNamespace
 
 import pytest
 import yaml
-from test_jupyterlab_e2e import CHROMIUM, CHROMIUM_ARGS, fonts_drawing, require_chromium
+from test_jupyterlab_e2e import fonts_drawing
 
 from course_utils.instructor import site
 from course_utils.instructor.site import (SiteError, course_lessons, external_loads, flat_text, korean_search_forms,
@@ -447,21 +447,10 @@ def served(built):
         server.server_close()
 
 
-@pytest.fixture(scope="module")
-def chromium():
-    require_chromium()
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as playwright:
-        browser = playwright.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS, headless=True)
-        yield browser
-        browser.close()
-
-
-def open_page(chromium, served: str, path: str, width: int = 1280, height: int = 900):
+def open_page(browser, served: str, path: str, width: int = 1280, height: int = 900):
     """A page at path, with every console error, failed or refused request and request off the site recorded in
     page.problems (requests off the site are aborted: the site must work offline)."""
-    page = chromium.new_page(viewport={"width": width, "height": height})
+    page = browser.new_page(viewport={"width": width, "height": height})
     page.problems = []
     page.on("console", lambda message: message.type == "error" and page.problems.append(f"console: {message.text}"))
     page.on("pageerror", lambda error: page.problems.append(f"page error: {error}"))
@@ -525,9 +514,9 @@ SITE_PAGES = [("index.html", False), *[(f"{e}/{p}.html", False) for e in site.ED
 
 
 @pytest.mark.parametrize("path, math_expected", SITE_PAGES, ids=[path for path, _ in SITE_PAGES])
-def test_in_a_browser_every_page_loads_offline_with_its_images_links_and_math(built, served, chromium, path,
+def test_in_a_browser_every_page_loads_offline_with_its_images_links_and_math(built, served, browser, path,
                                                                               math_expected):
-    page = open_page(chromium, served, path)
+    page = open_page(browser, served, path)
     try:
         math = page.evaluate(MATH_JS) if page.locator("article").count() else {"math": 0, "unrendered": [], "raw": []}
         page.wait_for_load_state("networkidle")
@@ -542,9 +531,9 @@ def test_in_a_browser_every_page_loads_offline_with_its_images_links_and_math(bu
         page.close()
 
 
-def search(chromium, served: str, edition: str, query: str) -> tuple[str, list[str]]:
+def search(browser, served: str, edition: str, query: str) -> tuple[str, list[str]]:
     """The search summary and the result links (page file names) of the edition's search page for query."""
-    page = open_page(chromium, served, f"{edition}/search.html?q={urllib.parse.quote(query)}")
+    page = open_page(browser, served, f"{edition}/search.html?q={urllib.parse.quote(query)}")
     try:
         page.wait_for_function("() => (document.querySelector('#search-results .search-summary') || {}).textContent",
                                timeout=60_000)
@@ -578,20 +567,20 @@ def particle_only_word(built: Path) -> tuple[str, str]:
     return word, lesson
 
 
-def test_in_a_browser_search_finds_english_and_korean_words_and_links_the_lesson(built, served, chromium):
-    summary, links = search(chromium, served, "en", "backpropagation")
+def test_in_a_browser_search_finds_english_and_korean_words_and_links_the_lesson(built, served, browser):
+    summary, links = search(browser, served, "en", "backpropagation")
     assert links and links[0] == "03_backprop_from_scratch.html" and "found" in summary
-    summary, links = search(chromium, served, "ko", "과적합")
+    summary, links = search(browser, served, "ko", "과적합")
     assert links and links[0] == "04_overfitting_curves.html"
     assert "검색을 마쳤습니다" in summary  # Sphinx's Korean catalogue alone leaves the summary empty
     word, lesson = particle_only_word(built)
-    summary, links = search(chromium, served, "ko", word)
+    summary, links = search(browser, served, "ko", word)
     assert lesson in links, (word, links)
 
 
-def test_in_a_browser_the_language_switch_leads_to_the_same_lesson(served, chromium):
+def test_in_a_browser_the_language_switch_leads_to_the_same_lesson(served, browser):
     lesson = LESSONS[1]
-    page = open_page(chromium, served, f"en/{lesson.page}.html")
+    page = open_page(browser, served, f"en/{lesson.page}.html")
     try:
         page.locator("a.course-language-switch").click()
         page.wait_for_url(f"**/ko/{lesson.page}.html")
@@ -603,11 +592,11 @@ def test_in_a_browser_the_language_switch_leads_to_the_same_lesson(served, chrom
         page.close()
 
 
-def test_in_a_browser_korean_text_is_drawn_with_a_font_that_has_hangul(served, chromium):
+def test_in_a_browser_korean_text_is_drawn_with_a_font_that_has_hangul(served, browser):
     korean_fonts = subprocess.run(["fc-list", ":lang=ko", "family"], capture_output=True, text=True).stdout
     assert korean_fonts.strip(), "no Korean font installed: .ci/install_browser.sh installs fonts-nanum"
     families = {name.strip() for line in korean_fonts.splitlines() for name in line.split(",")}
-    page = open_page(chromium, served, f"ko/{LESSONS[1].page}.html")
+    page = open_page(browser, served, f"ko/{LESSONS[1].page}.html")
     try:
         for selector in ("article h1", "article p"):
             text, fonts = fonts_drawing(page, selector)
@@ -617,8 +606,8 @@ def test_in_a_browser_korean_text_is_drawn_with_a_font_that_has_hangul(served, c
 
 
 @pytest.mark.parametrize("edition, lesson", PAGES, ids=PAGE_IDS)
-def test_in_a_browser_a_phone_sized_lesson_page_has_no_horizontal_scroll(served, chromium, edition, lesson):
-    page = open_page(chromium, served, f"{edition}/{lesson.page}.html", width=390, height=844)
+def test_in_a_browser_a_phone_sized_lesson_page_has_no_horizontal_scroll(served, browser, edition, lesson):
+    page = open_page(browser, served, f"{edition}/{lesson.page}.html", width=390, height=844)
     try:
         page.wait_for_load_state("networkidle")
         width, viewport = page.evaluate("() => [document.documentElement.scrollWidth, window.innerWidth]")
