@@ -56,4 +56,6 @@ def test_on_the_round_bowl_all_three_reach_the_bottom_and_plain_gradient_descent
 
 def test_autograd_and_torch_optim_reproduce_the_hand_written_gradients_up_to_rounding():
     assert results(NAME)["autograd_max_abs_difference"] < 1e-12
-    assert re.search(r"largest difference after \d+ steps: 0\.0e\+00", printed(NAME, "torch.optim.SGD([w_t, b_t]"))
+    # "identical up to rounding (about 1e-15)": float64 rounding, not exactly zero (seed 0 gives 1.1e-16)
+    found = re.search(r"largest difference after \d+ steps: (\S+)", printed(NAME, "torch.optim.SGD([w_t, b_t]"))
+    assert found and float(found.group(1)) < 1e-12
